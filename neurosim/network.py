@@ -1,0 +1,499 @@
+"""The ``Network`` description: populations, projections, parameters, recordings.
+
+A ``Network`` only describes; :func:`neurosim.compile` turns it into pure JAX
+functions. Nothing here touches ``jax.lax``.
+
+Example:
+    >>> import neurosim as ns
+    >>> net = ns.Network()
+    >>> net.add_population("hid", 4, [ns.Leak(), ns.Fire()])
+    'hid'
+    >>> net.set("hid", "Leak_gLeak", 0.01)
+    >>> net.get("hid", "Leak_gLeak")
+    0.01
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .channels import spike_state_name
+from .synapses import is_trace_synapse
+
+__all__ = [
+    "AllToAll",
+    "EdgeList",
+    "Network",
+    "OneToOne",
+    "Random",
+    "normal",
+    "uniform",
+]
+
+# Geometry and membrane parameters of every population (jaxley's names and defaults).
+POPULATION_PARAMS = {"capacitance": 1.0, "length": 10.0, "radius": 1.0}
+POSITIVE_PARAMS = ("capacitance", "length", "radius")
+TRANSFORMS = (None, "softplus", "log", "decay")
+
+
+def unknown(
+    kind: str, name: str, options: Sequence[str], where: str = ""
+) -> ValueError:
+    """A ValueError for an unknown name, with the closest valid ones."""
+    close = difflib.get_close_matches(name, list(options), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return ValueError(f"{where}unknown {kind} {name!r}{hint} Valid: {sorted(options)}.")
+
+
+# --------------------------------------------------------------------------- connectivity
+@dataclass(frozen=True)
+class AllToAll:
+    """Every presynaptic neuron onto every postsynaptic one; edges pre-major."""
+
+    dense = True
+
+    def edges(self, n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
+        pre, post = np.divmod(np.arange(n_pre * n_post), n_post)
+        return pre.astype(np.int32), post.astype(np.int32)
+
+
+@dataclass(frozen=True)
+class OneToOne:
+    """Neuron ``i`` onto neuron ``i``; both populations must have the same size."""
+
+    dense = False
+
+    def edges(self, n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
+        if n_pre != n_post:
+            raise ValueError(
+                f"connectivity: one_to_one needs equal sizes, got {n_pre} -> {n_post}."
+            )
+        idx = np.arange(n_pre, dtype=np.int32)
+        return idx, idx.copy()
+
+
+@dataclass(frozen=True)
+class Random:
+    """Each pair connected independently with probability ``p`` (seeded numpy draw)."""
+
+    p: float
+    seed: int = 0
+    dense = False
+
+    def __post_init__(self):
+        if not (isinstance(self.p, (int, float)) and 0.0 <= self.p <= 1.0):
+            raise ValueError(f"p: expected a probability in [0, 1], got {self.p!r}.")
+
+    def edges(self, n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
+        mask = np.random.default_rng(self.seed).random((n_pre, n_post)) < self.p
+        pre, post = np.nonzero(mask)
+        return pre.astype(np.int32), post.astype(np.int32)
+
+
+@dataclass(frozen=True, eq=False)
+class EdgeList:
+    """An explicit list of edges ``pre[k] -> post[k]`` (indices within populations)."""
+
+    pre: Any
+    post: Any
+    dense = False
+
+    def edges(self, n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
+        pre, post = np.asarray(self.pre), np.asarray(self.post)
+        if pre.ndim != 1 or pre.shape != post.shape:
+            raise ValueError(
+                f"edges: pre and post must be 1-D of equal length, got shapes "
+                f"{pre.shape} and {post.shape}."
+            )
+        if not (np.issubdtype(pre.dtype, np.integer) or pre.size == 0):
+            raise TypeError(f"edges: indices must be integers, got {pre.dtype}.")
+        for arr, n, side in ((pre, n_pre, "pre"), (post, n_post, "post")):
+            if arr.size and (arr.min() < 0 or arr.max() >= n):
+                raise ValueError(
+                    f"edges: {side} indices must lie in [0, {n}), got "
+                    f"[{arr.min()}, {arr.max()}]."
+                )
+        return pre.astype(np.int32), post.astype(np.int32)
+
+
+_CONNECTIVITY = {"all_to_all": AllToAll, "one_to_one": OneToOne}
+
+
+def as_connectivity(conn: Any) -> Any:
+    if isinstance(conn, str):
+        if conn not in _CONNECTIVITY:
+            raise unknown("connectivity", conn, list(_CONNECTIVITY))
+        return _CONNECTIVITY[conn]()
+    if not hasattr(conn, "edges"):
+        raise TypeError(
+            "connectivity: expected 'all_to_all', 'one_to_one', Random(p, seed) or "
+            f"EdgeList(pre, post), got {conn!r}."
+        )
+    return conn
+
+
+# --------------------------------------------------------------------------- initialisers
+@dataclass(frozen=True)
+class Initializer:
+    """A random initial value drawn in ``Simulator.init_params(key)``."""
+
+    kind: str
+    a: float
+    b: float
+
+    def __call__(self, key: jax.Array, shape: tuple[int, ...], dtype: Any) -> jax.Array:
+        if self.kind == "normal":
+            return self.a + jax.random.normal(key, shape, dtype) * self.b
+        return jax.random.uniform(key, shape, dtype, minval=self.a, maxval=self.b)
+
+
+def normal(mean: float = 0.0, std: float = 1.0) -> Initializer:
+    """Per-element values ``mean + std * N(0, 1)``."""
+    return Initializer("normal", mean, std)
+
+
+def uniform(low: float = 0.0, high: float = 1.0) -> Initializer:
+    """Per-element values ``U(low, high)``."""
+    return Initializer("uniform", low, high)
+
+
+# --------------------------------------------------------------------------- elements
+@dataclass
+class Population:
+    name: str
+    n: int
+    channels: tuple
+    params: dict = field(default_factory=dict)
+    states: dict = field(default_factory=dict)
+
+    @property
+    def spike_key(self) -> str | None:
+        keys = [k for k in map(spike_state_name, self.channels) if k]
+        return keys[0] if keys else None
+
+
+@dataclass
+class Projection:
+    name: str
+    pre: str
+    post: str
+    synapse: Any
+    pre_idx: np.ndarray
+    post_idx: np.ndarray
+    dense: bool
+    params: dict = field(default_factory=dict)
+    states: dict = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return int(self.pre_idx.size)
+
+
+# --------------------------------------------------------------------------- network
+class Network:
+    """Description of a circuit of point compartments joined by synapses.
+
+    Populations carry channels; projections carry synapses. Parameters and
+    initial states are set shared (a scalar) or per element (one value per
+    neuron, or per edge for projections). Units: mV, ms, µF/cm², S/cm², µS, nA, µm.
+    """
+
+    def __init__(self) -> None:
+        self.populations: dict[str, Population] = {}
+        self.projections: dict[str, Projection] = {}
+        self.recordings: list[str] = []
+        self.stimuli: dict[str, np.ndarray] = {}
+        self.trainable: dict[tuple[str, str], tuple[bool, str | None]] = {}
+
+    # ----------------------------------------------------------------- building
+    def add_population(
+        self,
+        name: str,
+        n: int,
+        channels: Sequence[Any] = (),
+        *,
+        capacitance: float = 1.0,
+        length: float = 10.0,
+        radius: float = 1.0,
+        v: float = -70.0,
+    ) -> str:
+        """Add ``n`` point compartments with ``channels``; returns ``name``.
+
+        Args:
+            name: population name (no ``.``, unique among populations and projections).
+            n: number of compartments.
+            channels: neurosim or jaxley channels (``Leak()``, ``Fire()``, ``HH()``).
+            capacitance: µF/cm². length, radius: µm (area ``2 pi r L``).
+            v: initial voltage in mV.
+        """
+        self._check_new_name(name)
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
+            raise ValueError(f"n: expected a positive integer, got {n!r}.")
+        chans = tuple(channels)
+        names = [c.name for c in chans]
+        if len(set(names)) != len(names):
+            raise ValueError(f"channels: names must be unique, got {names}.")
+        pop = Population(name, int(n), chans)
+        pop.params.update(POPULATION_PARAMS)
+        for ch in chans:
+            pop.params.update(ch.channel_params)
+            pop.states.update({k: float(v_) for k, v_ in ch.channel_states.items()})
+        pop.states["v"] = -70.0
+        self.populations[name] = pop
+        for key, value in (
+            ("capacitance", capacitance),
+            ("length", length),
+            ("radius", radius),
+            ("v", v),
+        ):
+            self.set(name, key, value)
+        return name
+
+    def connect(
+        self,
+        pre: str,
+        post: str,
+        synapse: Any,
+        connectivity: Any = "all_to_all",
+        *,
+        name: str | None = None,
+    ) -> str:
+        """Project ``pre`` onto ``post`` through ``synapse``; returns the projection name.
+
+        Args:
+            pre, post: population names (equal for recurrence).
+            synapse: ``SpikeSynapse()`` or a jaxley synapse (``IonotropicSynapse()``).
+            connectivity: ``"all_to_all"`` (edges pre-major: edge ``i * n_post + j``),
+                ``"one_to_one"``, ``Random(p, seed)`` or ``EdgeList(pre, post)``.
+            name: defaults to ``"pre->post"``.
+        """
+        for side, pop in (("pre", pre), ("post", post)):
+            if pop not in self.populations:
+                raise unknown("population", pop, self.populations, f"{side}: ")
+        name = f"{pre}->{post}" if name is None else name
+        self._check_new_name(name)
+        conn = as_connectivity(connectivity)
+        n_pre, n_post = self.populations[pre].n, self.populations[post].n
+        pre_idx, post_idx = conn.edges(n_pre, n_post)
+        if is_trace_synapse(synapse) and self.populations[pre].spike_key is None:
+            raise ValueError(
+                f"synapse: {type(synapse).__name__} needs presynaptic spikes, but "
+                f"population {pre!r} has no spiking channel; insert Fire()."
+            )
+        proj = Projection(name, pre, post, synapse, pre_idx, post_idx, bool(conn.dense))
+        proj.params.update(synapse.synapse_params)
+        proj.states.update({k: float(v) for k, v in synapse.synapse_states.items()})
+        self.projections[name] = proj
+        return name
+
+    def _check_new_name(self, name: str) -> None:
+        if not isinstance(name, str) or not name or "." in name:
+            raise ValueError(
+                f"name: expected a non-empty string without '.', got {name!r}."
+            )
+        if name in self.populations or name in self.projections:
+            raise ValueError(f"name: {name!r} already exists; pass another name=.")
+
+    # ----------------------------------------------------------------- parameters
+    def element(self, target: str) -> Population | Projection:
+        """The population or projection called ``target``."""
+        if target in self.populations:
+            return self.populations[target]
+        if target in self.projections:
+            return self.projections[target]
+        raise unknown(
+            "population or projection",
+            target,
+            [*self.populations, *self.projections],
+            "target: ",
+        )
+
+    def size(self, target: str) -> int:
+        """Number of neurons (population) or edges (projection)."""
+        return self.element(target).n
+
+    def set(self, target: str, key: str, value: Any) -> None:
+        """Set a parameter or an initial state, shared (scalar) or per element.
+
+        ``value`` is a scalar, an array of one value per neuron / edge (for an
+        all-to-all projection also a ``(n_pre, n_post)`` matrix), or an
+        initialiser such as ``ns.normal(0, 10)`` drawn in ``init_params(key)``.
+        """
+        el = self.element(target)
+        store = (
+            el.params if key in el.params else el.states if key in el.states else None
+        )
+        if store is None:
+            raise unknown(
+                "parameter or state", key, [*el.params, *el.states], f"{target}: "
+            )
+        store[key] = self._check_value(el, target, key, value)
+
+    def get(self, target: str, key: str) -> Any:
+        """The value set for ``key`` (parameter or initial state) of ``target``."""
+        el = self.element(target)
+        if key in el.params:
+            return el.params[key]
+        if key in el.states:
+            return el.states[key]
+        raise unknown(
+            "parameter or state", key, [*el.params, *el.states], f"{target}: "
+        )
+
+    def _check_value(self, el, target: str, key: str, value: Any) -> Any:
+        if isinstance(value, Initializer):
+            return value
+        if callable(value):
+            raise TypeError(
+                f"{target}.{key}: expected a number, an array or ns.normal/ns.uniform, "
+                f"got {value!r}."
+            )
+        arr = np.asarray(value)
+        if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(
+            arr.dtype, np.complexfloating
+        ):
+            raise TypeError(f"{target}.{key}: expected real numbers, got {arr.dtype}.")
+        if isinstance(el, Projection) and el.dense and arr.ndim == 2:
+            n_post = self.populations[el.post].n
+            if arr.shape == (self.populations[el.pre].n, n_post):
+                arr = arr.reshape(-1)
+        if arr.shape not in ((), (el.n,)):
+            raise ValueError(
+                f"{target}.{key}: expected a scalar or shape ({el.n},), got shape "
+                f"{arr.shape}."
+            )
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{target}.{key}: values must be finite, got {value!r}.")
+        if key in POSITIVE_PARAMS and np.any(arr <= 0):
+            raise ValueError(f"{target}.{key}: must be positive, got {value!r}.")
+        return float(arr) if arr.ndim == 0 else arr.astype(float)
+
+    def make_trainable(
+        self,
+        target: str,
+        key: str,
+        *,
+        per_element: bool = False,
+        transform: str | None = None,
+    ) -> None:
+        """Mark a parameter for training.
+
+        Args:
+            target: population or projection.
+            key: parameter name, e.g. ``"Leak_gLeak"`` or ``"SpikeSynapse_gS"``.
+            per_element: one value per neuron/edge (else shared, unless the value
+                set is already per element).
+            transform: keeps a positive quantity positive during optimisation:
+                ``"softplus"``, ``"log"``, or ``"decay"`` (for ``Leak_gLeak``: the
+                decay factor ``alpha = exp(-dt / tau_m)``, kept in (0, 1));
+                ``None`` for unconstrained.
+        """
+        el = self.element(target)
+        if key not in el.params:
+            raise unknown("parameter", key, list(el.params), f"{target}: ")
+        if transform not in TRANSFORMS:
+            raise unknown("transform", str(transform), [str(t) for t in TRANSFORMS])
+        if transform == "decay" and not key.endswith("_gLeak"):
+            raise ValueError(
+                f"transform: 'decay' applies to a Leak conductance, not {key!r}."
+            )
+        self.trainable[(target, key)] = (bool(per_element), transform)
+
+    # ----------------------------------------------------------------- recording, stimuli
+    def record(self, target: str, state: str = "v") -> None:
+        """Record ``state`` (``"v"``, ``"spikes"``, a channel or synapse state)."""
+        self.check_record(f"{target}.{state}")
+        if f"{target}.{state}" not in self.recordings:
+            self.recordings.append(f"{target}.{state}")
+
+    def delete_recordings(self) -> None:
+        self.recordings = []
+
+    def check_record(self, spec: str) -> tuple[str, str]:
+        """Validate ``"target.state"`` and return ``(target, state_key)``."""
+        if not isinstance(spec, str) or "." not in spec:
+            raise ValueError(f"record: expected 'target.state', got {spec!r}.")
+        target, state = spec.split(".", 1)
+        el = self.element(target)
+        if state == "spikes" and isinstance(el, Population):
+            if el.spike_key is None:
+                raise ValueError(
+                    f"record: population {target!r} has no spiking channel."
+                )
+            return target, el.spike_key
+        if state not in el.states:
+            raise unknown("state", state, [*el.states], f"record {target!r}: ")
+        return target, state
+
+    def stimulate(self, target: str, current: Any) -> None:
+        """A fixed external current (nA) for every sample: shape ``(time,)`` (the same
+        for every neuron of ``target``) or ``(time, n)``. Added to ``run``'s inputs."""
+        pop = self.populations.get(target)
+        if pop is None:
+            raise unknown("population", target, self.populations, "stimulate: ")
+        arr = np.asarray(current, dtype=float)
+        if arr.ndim == 1:
+            arr = np.repeat(arr[:, None], pop.n, axis=1)
+        if arr.ndim != 2 or arr.shape[1] != pop.n:
+            raise ValueError(
+                f"current: expected shape (time,) or (time, {pop.n}), got "
+                f"{np.shape(current)}."
+            )
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("current: values must be finite.")
+        self.stimuli[target] = arr
+
+    # ----------------------------------------------------------------- views
+    def describe(self) -> dict:
+        """Populations and projections as plain data (for plots and printing)."""
+        return {
+            "populations": {k: p.n for k, p in self.populations.items()},
+            "projections": [
+                {
+                    "name": p.name,
+                    "pre": p.pre,
+                    "post": p.post,
+                    "synapse": type(p.synapse).__name__,
+                    "n_edges": p.n,
+                }
+                for p in self.projections.values()
+            ],
+        }
+
+    def copy(self) -> Network:
+        return copy.deepcopy(self)
+
+    def __repr__(self) -> str:
+        pops = ", ".join(f"{k}({p.n})" for k, p in self.populations.items())
+        projs = ", ".join(f"{k}[{p.n}]" for k, p in self.projections.items())
+        return f"Network(populations: {pops}; projections: {projs})"
+
+
+def step_current(
+    i_delay: float, i_dur: float, i_amp: float, dt: float, t_max: float
+) -> np.ndarray:
+    """A current step (nA): ``i_amp`` from ``i_delay`` for ``i_dur`` ms, else 0.
+
+    Sampled as jaxley's ``step_current``: ``int(t_max // dt) + 2`` samples, the
+    window ``[int(i_delay / dt), int((i_delay + i_dur) / dt))``.
+    """
+    for nm, val in (("dt", dt), ("t_max", t_max)):
+        if not (isinstance(val, (int, float)) and math.isfinite(val) and val > 0):
+            raise ValueError(f"{nm}: expected a positive number, got {val!r}.")
+    current = np.zeros(int(t_max // dt) + 2)
+    current[int(i_delay / dt) : int((i_delay + i_dur) / dt)] = i_amp
+    return current
+
+
+def as_float(x: Any) -> jax.Array:
+    """``x`` as JAX's default float type (float32, or float64 with x64 enabled)."""
+    return jnp.asarray(x, dtype=jnp.result_type(float))

@@ -1,0 +1,505 @@
+"""Compile a ``Network`` into pure JAX functions and integrate it with one scan.
+
+    sim = ns.compile(net, dt=0.025)                 # ms
+    params = sim.init_params(jax.random.key(0))     # {target: {param: array}}
+    rec = sim.run(params, {"inp": currents}, t_max=50.0)
+    rec["out.v"]                                    # (batch, time, neurons), mV
+
+One step follows jaxley's ``Module.step``: (1) external current; (2) every
+channel's state update from the start-of-step voltage (``Fire`` records its spike
+and resets ``v``); (3) channel currents at the possibly reset voltage; (4) synapse
+states, seeing this step's spikes; (5) synapse currents; (6) one voltage solve.
+``run`` takes ``int(t_max // dt + 1)`` steps and returns that many samples plus the
+initial state, as ``jaxley.integrate``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, Int
+
+from .network import Network, Projection, as_float, unknown
+from .solvers import SOLVERS
+from .synapses import is_trace_synapse
+
+__all__ = ["Recording", "Simulator", "compile"]
+
+# nA / µm² -> µA / cm²
+NA_PER_UM2 = 1e5
+# Dense projections up to this many matrix entries use a matrix product per step;
+# larger sparse ones use a segment sum over their edge list.
+DENSE_LIMIT = 4_000_000
+
+Params = dict[str, dict[str, Array]]
+State = dict[str, dict[str, Array]]
+
+
+@functools.partial(
+    jax.tree_util.register_dataclass,
+    data_fields=["traces", "final_state", "status"],
+    meta_fields=[],
+)
+@dataclass(frozen=True)
+class Recording:
+    """What ``Simulator.run`` returns.
+
+    Attributes:
+        traces: ``{"target.state": Float[Array, "batch time n"]}``, one sample per
+            step plus the initial state (the batch axis only when the inputs had one).
+        final_state: the state after the last step (for continuing a run).
+        status: 0 if every recorded value and the final state are finite, else 1
+            (over the whole batch).
+    """
+
+    traces: dict[str, Array]
+    final_state: State
+    status: Int[Array, ""]
+
+    def __getitem__(self, key: str) -> Array:
+        if key not in self.traces:
+            raise unknown("recording", key, list(self.traces))
+        return self.traces[key]
+
+
+def _is_concrete(x: Any) -> bool:
+    return not isinstance(x, jax.core.Tracer)
+
+
+def _check_finite(name: str, x: Any) -> None:
+    if _is_concrete(x) and not bool(np.all(np.isfinite(np.asarray(x)))):
+        raise ValueError(f"{name}: contains NaN or inf; expected finite values.")
+
+
+class Simulator:
+    """A compiled network: pure ``init_params``, ``init_state`` and ``run``.
+
+    Create it with :func:`compile`. The network is copied, so later edits to it do
+    not change a simulator.
+    """
+
+    def __init__(self, net: Network, dt: float, solver: str, remat: bool) -> None:
+        self.net = net.copy()
+        self.dt = float(dt)
+        self.solver = solver
+        self.remat = remat
+        self._step_voltage = SOLVERS[solver]
+
+    # ------------------------------------------------------------------ parameters
+    def init_params(self, key: jax.Array | None = None) -> Params:
+        """All parameters as ``{target: {name: array}}``; scalars are shared.
+
+        Initialisers (``ns.normal``, ``ns.uniform``) draw from ``key``: one
+        ``key, sub = jax.random.split(key)`` per initialiser, populations first, then
+        projections, in the order they were added.
+        """
+        params: Params = {}
+        for target, el in self._elements():
+            out = {}
+            for name, value in el.params.items():
+                per_element = self.net.trainable.get((target, name), (False, None))[0]
+                if callable(value):
+                    if key is None:
+                        raise ValueError(
+                            f"key: {target}.{name} has a random initialiser; pass "
+                            "init_params(jax.random.key(seed))."
+                        )
+                    key, sub = jax.random.split(key)
+                    arr = value(sub, (el.n,), jnp.result_type(float))
+                else:
+                    arr = as_float(value)
+                    if per_element and arr.ndim == 0:
+                        arr = jnp.full((el.n,), arr)
+                out[name] = arr
+            params[target] = out
+        return params
+
+    def init_state(self, params: Params) -> State:
+        """The initial state (voltages, channel and synapse states), unbatched."""
+        state: State = {}
+        for target, el in self._elements():
+            st = {k: jnp.full((el.n,), as_float(v)) for k, v in el.states.items()}
+            if isinstance(el, Projection) and is_trace_synapse(el.synapse):
+                key = f"{el.synapse.name}_s"
+                per_edge = jnp.ndim(params[target][f"{el.synapse.name}_s_decay"]) == 1
+                n = el.n if per_edge else self.net.populations[el.pre].n
+                st[key] = jnp.full((n,), as_float(el.states[key]))
+            state[target] = st
+        return state
+
+    def _elements(self):
+        yield from self.net.populations.items()
+        yield from self.net.projections.items()
+
+    # ------------------------------------------------------------------ run
+    def n_steps(self, t_max: float) -> int:
+        """Steps taken for ``t_max`` (ms): ``int(t_max // dt + 1)``, as jaxley."""
+        return int(t_max // self.dt + 1)
+
+    def times(self, n_samples: int) -> np.ndarray:
+        """Time (ms) of each recorded sample: ``0, dt, 2 dt, ...``."""
+        return np.arange(n_samples) * self.dt
+
+    def run(
+        self,
+        params: Params,
+        inputs: Mapping[str, Float[Array, "*batch time neurons"]] | None = None,
+        *,
+        t_max: float | None = None,
+        record: list[str] | None = None,
+        state: State | None = None,
+    ) -> Recording:
+        """Integrate the network.
+
+        Args:
+            params: from ``init_params`` (possibly updated by training).
+            inputs: external currents in nA per population, ``(batch, time, n)`` or
+                ``(time, n)``; sample ``k`` drives step ``k``. Shorter than the run:
+                padded with zeros (as jaxley); longer: an error.
+            t_max: duration in ms; default: the length of the inputs.
+            record: ``["target.state", ...]``; default: the network's recordings.
+            state: initial state (default ``init_state(params)``), unbatched.
+
+        Returns:
+            A :class:`Recording`; traces have shape ``(batch, n_steps + 1, n)``
+            (no batch axis if the inputs had none).
+        """
+        specs = tuple(record if record is not None else self.net.recordings)
+        if not specs:
+            raise ValueError(
+                "record: nothing to record; call net.record(target, state) or pass "
+                "record=['pop.v']."
+            )
+        resolved = tuple(self.net.check_record(s) for s in specs)
+        self._check_params(params)
+        inputs, batch, t_in = self._check_inputs(inputs)
+        if t_max is None:
+            if t_in is None:
+                raise ValueError("t_max: required when there are no inputs or stimuli.")
+            n_steps = t_in
+        else:
+            if not (
+                isinstance(t_max, (int, float)) and math.isfinite(t_max) and t_max > 0
+            ):
+                raise ValueError(
+                    f"t_max: expected a positive number of ms, got {t_max!r}."
+                )
+            n_steps = self.n_steps(t_max)
+            if t_in is not None and t_in > n_steps:
+                raise ValueError(
+                    f"inputs: {t_in} time samples but t_max={t_max} ms gives {n_steps} "
+                    f"steps of dt={self.dt}; shorten the inputs or raise t_max."
+                )
+        if state is None:
+            state = self.init_state(params)
+        else:
+            self._check_state(state, params)
+        fn = self._compiled(specs, resolved, n_steps, batch is not None)
+        return fn(params, inputs, state)
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - simulators live as long as users keep them
+    def _compiled(self, specs, resolved, n_steps, batched):
+        def single(params, inputs, state):
+            return self._integrate(params, inputs, state, specs, resolved, n_steps)
+
+        if not batched:
+            return jax.jit(single)
+
+        def batch(params, inputs, state):
+            rec = jax.vmap(single, in_axes=(None, 0, None))(params, inputs, state)
+            return Recording(rec.traces, rec.final_state, jnp.max(rec.status))
+
+        return jax.jit(batch)
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self, params: Any) -> None:
+        if not isinstance(params, Mapping):
+            raise TypeError(
+                f"params: expected a dict from init_params, got {type(params)}."
+            )
+        targets = [t for t, _ in self._elements()]
+        for target in params:
+            if target not in targets:
+                raise unknown("population or projection", target, targets, "params: ")
+        for target, el in self._elements():
+            if target not in params:
+                raise ValueError(f"params: missing {target!r}; use sim.init_params().")
+            for name in params[target]:
+                if name not in el.params:
+                    raise unknown(
+                        "parameter", name, list(el.params), f"params[{target!r}]: "
+                    )
+            for name in el.params:
+                if name not in params[target]:
+                    raise ValueError(f"params[{target!r}]: missing {name!r}.")
+                value = params[target][name]
+                if jnp.shape(value) not in ((), (el.n,)):
+                    raise ValueError(
+                        f"params[{target!r}][{name!r}]: expected a scalar or shape "
+                        f"({el.n},), got shape {jnp.shape(value)}."
+                    )
+                _check_finite(f"params[{target!r}][{name!r}]", value)
+
+    def _check_inputs(self, inputs: Any):
+        inputs = {} if inputs is None else inputs
+        if not isinstance(inputs, Mapping):
+            raise TypeError(
+                f"inputs: expected a dict {{population: array}}, got {type(inputs)}."
+            )
+        batch, t_in, out = None, None, {}
+        for name, x in inputs.items():
+            pop = self.net.populations.get(name)
+            if pop is None:
+                raise unknown("population", name, self.net.populations, "inputs: ")
+            shape = jnp.shape(x)
+            if len(shape) not in (2, 3) or shape[-1] != pop.n:
+                raise ValueError(
+                    f"inputs[{name!r}]: expected shape (batch, time, {pop.n}) or "
+                    f"(time, {pop.n}), got {shape}."
+                )
+            b = shape[0] if len(shape) == 3 else None
+            if out and b != batch:
+                raise ValueError(
+                    f"inputs[{name!r}]: batch size {b} differs from the other inputs' "
+                    f"{batch}."
+                )
+            batch = b
+            t_in = max(t_in or 0, shape[-2])
+            _check_finite(f"inputs[{name!r}]", x)
+            out[name] = as_float(x)
+        for name, stim in self.net.stimuli.items():
+            t_in = max(t_in or 0, stim.shape[0])
+        return out, batch, t_in
+
+    def _check_state(self, state: Any, params: Params) -> None:
+        ref = self.init_state(params)
+        if not isinstance(state, Mapping) or set(state) != set(ref):
+            raise ValueError(f"state: expected keys {sorted(ref)}, got {type(state)}.")
+        for target, st in ref.items():
+            for key, arr in st.items():
+                got = (
+                    jnp.shape(state[target].get(key)) if key in state[target] else None
+                )
+                if got != arr.shape:
+                    raise ValueError(
+                        f"state[{target!r}][{key!r}]: expected shape {arr.shape}, got {got}."
+                    )
+                _check_finite(f"state[{target!r}][{key!r}]", state[target][key])
+
+    # ------------------------------------------------------------------ the engine
+    def _prepare(self, params: Params) -> dict:
+        """Per-run constants: broadcast parameters, areas, dense weight matrices."""
+        prep = {}
+        for target, pop in self.net.populations.items():
+            p = {
+                k: jnp.broadcast_to(as_float(v), (pop.n,))
+                for k, v in params[target].items()
+            }
+            p["area"] = 2.0 * jnp.pi * p["radius"] * p["length"]
+            prep[target] = p
+        for target, proj in self.net.projections.items():
+            raw = params[target]
+            p = {k: jnp.broadcast_to(as_float(v), (proj.n,)) for k, v in raw.items()}
+            if is_trace_synapse(proj.synapse):
+                p.update(self._trace_weights(proj, p, raw))
+            prep[target] = p
+        return prep
+
+    def _trace_weights(self, proj: Projection, p: dict, raw: dict) -> dict:
+        syn = proj.synapse.name
+        n_pre = self.net.populations[proj.pre].n
+        n_post = self.net.populations[proj.post].n
+        out = {
+            "per_edge": jnp.ndim(raw[f"{syn}_s_decay"]) == 1,
+            "dense": n_pre * n_post <= DENSE_LIMIT,
+            "s_decay": raw[f"{syn}_s_decay"],
+        }
+        if out["per_edge"] or not out["dense"]:
+            return out
+        weights = {"G": p[f"{syn}_gS"]}
+        if proj.synapse.conductance:
+            weights["GE"] = p[f"{syn}_gS"] * p[f"{syn}_e_syn"]
+        for k, w in weights.items():
+            if proj.dense:  # all-to-all: edges are pre-major
+                out[k] = w.reshape(n_pre, n_post)
+            else:
+                out[k] = (
+                    jnp.zeros((n_pre, n_post), w.dtype)
+                    .at[proj.pre_idx, proj.post_idx]
+                    .add(w)
+                )
+        return out
+
+    def _integrate(self, params, inputs, state, specs, resolved, n_steps):
+        prep = self._prepare(params)
+        xs = {}
+        for name in self.net.populations:
+            parts = [inputs.get(name), self.net.stimuli.get(name)]
+            parts = [_fit_length(as_float(x), n_steps) for x in parts if x is not None]
+            if parts:
+                xs[name] = sum(parts[1:], parts[0])
+
+        def body(st, i_ext):
+            new = self._step(st, i_ext, prep)
+            return new, tuple(new[t][k] for t, k in resolved)
+
+        step = jax.checkpoint(body) if self.remat else body
+        final, outs = jax.lax.scan(step, state, xs, length=n_steps)
+        traces = {
+            spec: jnp.concatenate([state[t][k][None].astype(o.dtype), o], axis=0)
+            for spec, (t, k), o in zip(specs, resolved, outs, strict=True)
+        }
+        leaves = jax.tree_util.tree_leaves((traces, final))
+        finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
+        return Recording(traces, final, jnp.where(finite, 0, 1).astype(jnp.int32))
+
+    def _step(self, state: State, i_ext: dict, prep: dict) -> State:
+        dt = self.dt
+        new: State = {t: dict(s) for t, s in state.items()}
+        lin, const = {}, {}
+        for name, pop in self.net.populations.items():
+            p, st = prep[name], new[name]
+            # (1) external current, nA -> µA/cm²
+            const[name] = i_ext[name] * NA_PER_UM2 / p["area"] if name in i_ext else 0.0
+            # (2) channel states, all from the start-of-step voltage
+            v0, v = st["v"], st["v"]
+            for ch in pop.channels:
+                upd = ch.update_states(_sub(st, ch.channel_states), dt, v0, _chp(p, ch))
+                for k, val in upd.items():
+                    if k == "v":
+                        v = val
+                    else:
+                        st[k] = jnp.broadcast_to(val, (pop.n,)).astype(v0.dtype)
+            st["v"] = v
+            # (3) channel currents at the possibly reset voltage, linearised in v
+            lin_ch, const_ch = jnp.zeros_like(v), jnp.zeros_like(v)
+            for ch in pop.channels:
+                chs, chp = _sub(st, ch.channel_states), _chp(p, ch)
+                i0, di = jax.jvp(
+                    lambda vv, ch=ch, chs=chs, chp=chp: jnp.broadcast_to(
+                        ch.compute_current(chs, vv, chp), vv.shape
+                    ),
+                    (v,),
+                    (jnp.ones_like(v),),
+                )
+                lin_ch = lin_ch + di
+                const_ch = const_ch + di * v - i0
+            lin[name] = 1000.0 * lin_ch  # mA/cm² -> µA/cm²
+            const[name] = const[name] + 1000.0 * const_ch
+        # (4) synapse states, seeing this step's spikes; (5) synapse currents
+        for name, proj in self.net.projections.items():
+            pre, post = new[proj.pre], new[proj.post]
+            if is_trace_synapse(proj.synapse):
+                g, c = self._trace_synapse(proj, new[name], pre, post, prep[name])
+            else:
+                g, c = self._edge_synapse(proj, new[name], pre, post, prep[name])
+            scale = NA_PER_UM2 / prep[proj.post]["area"]
+            lin[proj.post] = lin[proj.post] + g * scale
+            const[proj.post] = const[proj.post] + c * scale
+        # (6) one voltage solve per population
+        for name in self.net.populations:
+            cm = prep[name]["capacitance"]
+            v = new[name]["v"]
+            new[name]["v"] = self._step_voltage(
+                v, lin[name] / cm, const[name] / cm, self.dt
+            )
+        return new
+
+    def _trace_synapse(self, proj, st, pre, post, p):
+        """SpikeSynapse: update the trace, return (slope, constant) per post, nA."""
+        syn = proj.synapse
+        n_post = self.net.populations[proj.post].n
+        spikes = pre[self.net.populations[proj.pre].spike_key]
+        key = f"{syn.name}_s"
+        if p["per_edge"]:
+            s = syn.update_trace(st[key], spikes[proj.pre_idx], p["s_decay"], self.dt)
+        else:
+            s = syn.update_trace(st[key], spikes, p["s_decay"], self.dt)
+        st[key] = s
+        if not p["per_edge"] and p["dense"]:
+            g = s @ p["G"]
+            c = s @ p["GE"] if syn.conductance else None
+        else:
+            s_edge = s if p["per_edge"] else s[proj.pre_idx]
+            w = p[f"{syn.name}_gS"] * s_edge
+            g = jax.ops.segment_sum(w, proj.post_idx, n_post)
+            c = (
+                jax.ops.segment_sum(w * p[f"{syn.name}_e_syn"], proj.post_idx, n_post)
+                if syn.conductance
+                else None
+            )
+        if syn.conductance:  # I = g (v - e): slope g, constant g e
+            return g, c
+        return jnp.zeros_like(g), -g  # I = g: a constant outward current
+
+    def _edge_synapse(self, proj, st, pre, post, p):
+        """A jaxley synapse, per edge: update states, linearise the current."""
+        syn = proj.synapse
+        n_post = self.net.populations[proj.post].n
+        v_pre, v_post = pre["v"][proj.pre_idx], post["v"][proj.post_idx]
+        sp = {k: p[k] for k in syn.synapse_params}
+        upd = syn.update_states(
+            _sub(st, syn.synapse_states), self.dt, v_pre, v_post, sp
+        )
+        st.update(upd)
+        ss = _sub(st, syn.synapse_states)
+        i0, di = jax.jvp(
+            lambda a, b: jnp.broadcast_to(syn.compute_current(ss, a, b, sp), a.shape),
+            (v_pre, v_post),
+            (jnp.ones_like(v_pre), jnp.ones_like(v_post)),
+        )
+        g = jax.ops.segment_sum(di, proj.post_idx, n_post)
+        c = jax.ops.segment_sum(di * v_post - i0, proj.post_idx, n_post)
+        return g, c
+
+
+def _fit_length(x: Array, n_steps: int) -> Array:
+    """Pad with zero current (or cut) along time (axis 0) to ``n_steps``."""
+    if x.shape[0] >= n_steps:
+        return x[:n_steps]
+    return jnp.pad(x, ((0, n_steps - x.shape[0]), (0, 0)))
+
+
+def _sub(d: Mapping, keys) -> dict:
+    return {k: d[k] for k in keys}
+
+
+def _chp(p: dict, ch: Any) -> dict:
+    out = {k: p[k] for k in ch.channel_params}
+    for k in ("radius", "length", "capacitance"):
+        out[k] = p[k]
+    return out
+
+
+def compile(  # noqa: A001 - the design's verb
+    net: Network, dt: float = 0.025, *, solver: str = "bwd_euler", remat: bool = False
+) -> Simulator:
+    """Compile ``net`` into a :class:`Simulator`.
+
+    Args:
+        net: the network description.
+        dt: time step in ms (> 0).
+        solver: ``"bwd_euler"`` (default, as jaxley), ``"fwd_euler"``, ``"exp_euler"``.
+        remat: recompute each step in the backward pass (``jax.checkpoint``) so
+            memory grows slowly with the number of steps.
+    """
+    if not isinstance(net, Network):
+        raise TypeError(f"net: expected a neurosim Network, got {type(net)}.")
+    if (
+        isinstance(dt, bool)
+        or not isinstance(dt, (int, float))
+        or not (math.isfinite(dt) and dt > 0)
+    ):
+        raise ValueError(f"dt: expected a positive number of ms, got {dt!r}.")
+    if solver not in SOLVERS:
+        raise unknown("solver", str(solver), list(SOLVERS), "solver: ")
+    if not net.populations:
+        raise ValueError("net: the network has no populations.")
+    return Simulator(net, dt, solver, remat)
