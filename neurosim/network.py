@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import difflib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -274,7 +274,7 @@ class Simulator:
             t_in = max(t_in or 0, shape[-2])
             _check_finite(f"inputs[{name!r}]", x)
             out[name] = as_float(x)
-        for name, stim in self.net.stimuli.items():
+        for stim in self.net.stimuli.values():
             t_in = max(t_in or 0, stim.shape[0])
         return out, batch, t_in
 
