@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -71,6 +72,14 @@ class Recording:
 
 def _is_concrete(x: Any) -> bool:
     return not isinstance(x, jax.core.Tracer)
+
+
+def _check_real(name: str, x: Any) -> None:
+    dtype = x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
+    if not any(
+        jnp.issubdtype(dtype, t) for t in (jnp.floating, jnp.integer, jnp.bool_)
+    ):
+        raise TypeError(f"{name}: expected real numbers, got dtype {dtype}.")
 
 
 def _check_finite(name: str, x: Any) -> None:
@@ -171,6 +180,11 @@ class Simulator:
             A :class:`Recording`; traces have shape ``(batch, n_steps + 1, n)``
             (no batch axis if the inputs had none).
         """
+        if isinstance(record, str):
+            raise TypeError(
+                f"record: expected a list of 'target.state', got {record!r}; "
+                f"pass record=[{record!r}]."
+            )
         specs = tuple(record if record is not None else self.net.recordings)
         if not specs:
             raise ValueError(
@@ -181,12 +195,17 @@ class Simulator:
         self._check_params(params)
         inputs, batch, t_in = self._check_inputs(inputs)
         if t_max is None:
-            if t_in is None:
+            # Fixed stimuli (net.stimulate) are cut to t_max; inputs must fit in it.
+            lengths = [x.shape[0] for x in self.net.stimuli.values()]
+            if t_in is None and not lengths:
                 raise ValueError("t_max: required when there are no inputs or stimuli.")
-            n_steps = t_in
+            n_steps = t_in if t_in is not None else max(lengths)
         else:
             if not (
-                isinstance(t_max, (int, float)) and math.isfinite(t_max) and t_max > 0
+                isinstance(t_max, numbers.Real)
+                and not isinstance(t_max, bool)
+                and math.isfinite(t_max)
+                and t_max > 0
             ):
                 raise ValueError(
                     f"t_max: expected a positive number of ms, got {t_max!r}."
@@ -245,6 +264,7 @@ class Simulator:
                         f"params[{target!r}][{name!r}]: expected a scalar or shape "
                         f"({el.n},), got shape {jnp.shape(value)}."
                     )
+                _check_real(f"params[{target!r}][{name!r}]", value)
                 _check_finite(f"params[{target!r}][{name!r}]", value)
 
     def _check_inputs(self, inputs: Any):
@@ -265,17 +285,19 @@ class Simulator:
                     f"(time, {pop.n}), got {shape}."
                 )
             b = shape[0] if len(shape) == 3 else None
+            if b == 0:
+                raise ValueError(f"inputs[{name!r}]: batch size 0, got shape {shape}.")
             if out and b != batch:
                 raise ValueError(
-                    f"inputs[{name!r}]: batch size {b} differs from the other inputs' "
-                    f"{batch}."
+                    f"inputs[{name!r}]: shape {shape} has batch size {b or 'none'}, "
+                    f"the other inputs {batch or 'none'}; give every input the same "
+                    "batch axis."
                 )
             batch = b
             t_in = max(t_in or 0, shape[-2])
+            _check_real(f"inputs[{name!r}]", x)
             _check_finite(f"inputs[{name!r}]", x)
             out[name] = as_float(x)
-        for stim in self.net.stimuli.values():
-            t_in = max(t_in or 0, stim.shape[0])
         return out, batch, t_in
 
     def _check_state(self, state: Any, params: Params) -> None:
@@ -494,7 +516,7 @@ def compile(  # noqa: A001 - the design's verb
         raise TypeError(f"net: expected a neurosim Network, got {type(net)}.")
     if (
         isinstance(dt, bool)
-        or not isinstance(dt, (int, float))
+        or not isinstance(dt, numbers.Real)
         or not (math.isfinite(dt) and dt > 0)
     ):
         raise ValueError(f"dt: expected a positive number of ms, got {dt!r}.")
