@@ -21,7 +21,14 @@ import jax.numpy as jnp
 
 from .surrogate import FastSigmoid
 
-__all__ = ["Fire", "Leak", "spike_state_name", "tau_to_gleak", "gleak_to_tau"]
+__all__ = [
+    "Fire",
+    "Leak",
+    "SpikeSource",
+    "gleak_to_tau",
+    "spike_state_name",
+    "tau_to_gleak",
+]
 
 
 def _rename(obj: Any, name: str) -> Any:
@@ -119,6 +126,51 @@ class Fire:
         spike = self.surrogate(v - params[f"{p}_vth"])
         v_new = v + spike * (params[f"{p}_vreset"] - v)
         return {"v": v_new, f"{p}_spikes": spike}
+
+    def compute_current(self, states, v, params):
+        del states, params
+        return jnp.zeros_like(v)
+
+    def init_state(self, states, v, params, delta_t):
+        del states, v, params, delta_t
+        return {}
+
+
+@dataclass(frozen=True)
+class SpikeSource:
+    """Neurons whose spikes are given: ``run``'s inputs for a population with this
+    channel are its spikes per step (0/1, or graded values), not currents.
+
+    At step ``k`` the engine sets ``SpikeSource_spikes`` to input sample ``k``
+    (phase 1 of the step), so synapses from this population see them in the same
+    step. The voltage is left to the other channels (none is needed).
+    """
+
+    name: str = "SpikeSource"
+
+    @property
+    def channel_params(self) -> dict[str, float]:
+        return {}
+
+    @property
+    def channel_states(self) -> dict[str, float]:
+        return {f"{self.name}_spikes": 0.0}
+
+    @property
+    def current_name(self) -> str:
+        return f"i_{self.name}"
+
+    def change_name(self, name: str) -> SpikeSource:
+        return _rename(self, name)
+
+    def drive(self, states, inputs):
+        """Phase 1: the given spikes become this step's spikes."""
+        del states
+        return {f"{self.name}_spikes": inputs}
+
+    def update_states(self, states, dt, v, params):
+        del states, dt, v, params
+        return {}
 
     def compute_current(self, states, v, params):
         del states, params

@@ -388,8 +388,13 @@ class Simulator:
         lin, const = {}, {}
         for name, pop in self.net.populations.items():
             p, st = prep[name], new[name]
-            # (1) external current, nA -> µA/cm²
-            const[name] = i_ext[name] * NA_PER_UM2 / p["area"] if name in i_ext else 0.0
+            # (1) external input: spikes of a source, else current (nA -> µA/cm²)
+            const[name] = 0.0
+            source = next((c for c in pop.channels if hasattr(c, "drive")), None)
+            if source is not None and name in i_ext:
+                st.update(source.drive(st, i_ext[name]))
+            elif name in i_ext:
+                const[name] = i_ext[name] * NA_PER_UM2 / p["area"]
             # (2) channel states, all from the start-of-step voltage
             v0, v = st["v"], st["v"]
             for ch in pop.channels:

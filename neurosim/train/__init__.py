@@ -1,0 +1,9 @@
+"""Training: losses, objectives and the optax ``fit`` loop."""
+
+from . import losses as losses
+from .fit import FitResult as FitResult
+from .fit import evaluate as evaluate
+from .fit import fit as fit
+from .fit import make_train_step as make_train_step
+from .objective import LOSSES as LOSSES
+from .objective import Objective as Objective
