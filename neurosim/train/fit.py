@@ -195,6 +195,8 @@ def fit(
             f"validation_split: expected [0, 1), got {validation_split!r}."
         )
     x, y = np.asarray(x), np.asarray(y)
+    if not np.all(np.isfinite(x)):
+        raise ValueError("x: contains NaN or inf; expected finite inputs.")
     rng = np.random.default_rng(seed)
     if validation is None and validation_split > 0:
         order = rng.permutation(len(x))
@@ -224,9 +226,12 @@ def fit(
     ckpt = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir else None
     if ckpt is not None and resume and ckpt.exists():
         saved = load_checkpoint(ckpt)
-        if jax.tree_util.tree_structure(saved["theta"]) != jax.tree_util.tree_structure(
-            theta
-        ):
+
+        def shapes(tree):
+            leaves, treedef = jax.tree_util.tree_flatten(tree)
+            return treedef, [np.shape(v) for v in leaves]
+
+        if shapes(saved["theta"]) != shapes(theta):
             raise ValueError(
                 f"checkpoint_dir: {str(ckpt)!r} holds other trainable parameters; "
                 "use another directory or resume=False."
