@@ -62,7 +62,7 @@ class Recording:
 
     traces: dict[str, Array]
     final_state: State
-    status: Int[Array, ""]
+    status: Int[Array, "*batch"]
 
     def __getitem__(self, key: str) -> Array:
         if key not in self.traces:
@@ -159,7 +159,7 @@ class Simulator:
     def run(
         self,
         params: Params,
-        inputs: Mapping[str, Float[Array, "*batch time neurons"]] | None = None,
+        inputs: Mapping[str, Float[Array | np.ndarray, "*batch time _"]] | None = None,
         *,
         t_max: float | None = None,
         record: list[str] | None = None,
