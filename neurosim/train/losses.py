@@ -39,6 +39,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jaxtyping import Array, Float, Int, Real
 
@@ -103,7 +104,8 @@ def _check_label_values(labels: jax.Array, num_classes: int, name: str, fn: str)
     # label then gives a NaN loss (jnp.take_along_axis fills with NaN).
     if isinstance(labels, jax.core.Tracer) or labels.size == 0:
         return
-    lo, hi = int(jnp.min(labels)), int(jnp.max(labels))
+    values = np.asarray(labels)  # concrete: no tracing, even inside a jit'd caller
+    lo, hi = int(values.min()), int(values.max())
     if lo < 0 or hi >= num_classes:
         raise ValueError(
             f"{fn}: `{name}` must lie in [0, {num_classes}) for {num_classes} "
