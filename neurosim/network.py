@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import difflib
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,8 +50,9 @@ def unknown(
     kind: str, name: str, options: Sequence[str], where: str = ""
 ) -> ValueError:
     """A ValueError for an unknown name, with the closest valid ones."""
-    close = difflib.get_close_matches(name, list(options), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    same_case = [o for o in options if str(o).lower() == str(name).lower()]
+    close = same_case or difflib.get_close_matches(name, list(options), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else "."
     return ValueError(f"{where}unknown {kind} {name!r}{hint} Valid: {sorted(options)}.")
 
 
@@ -90,7 +92,8 @@ class Random:
     dense = False
 
     def __post_init__(self):
-        if not (isinstance(self.p, (int, float)) and 0.0 <= self.p <= 1.0):
+        p = self.p
+        if isinstance(p, bool) or not (isinstance(p, numbers.Real) and 0.0 <= p <= 1.0):
             raise ValueError(f"p: expected a probability in [0, 1], got {self.p!r}.")
 
     def edges(self, n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
@@ -131,7 +134,7 @@ _CONNECTIVITY = {"all_to_all": AllToAll, "one_to_one": OneToOne}
 def as_connectivity(conn: Any) -> Any:
     if isinstance(conn, str):
         if conn not in _CONNECTIVITY:
-            raise unknown("connectivity", conn, list(_CONNECTIVITY))
+            raise unknown("connectivity", conn, list(_CONNECTIVITY), "connectivity: ")
         return _CONNECTIVITY[conn]()
     if not hasattr(conn, "edges"):
         raise TypeError(
@@ -238,7 +241,18 @@ class Network:
         self._check_new_name(name)
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
             raise ValueError(f"n: expected a positive integer, got {n!r}.")
+        if hasattr(channels, "channel_params") or isinstance(channels, str):
+            raise TypeError(
+                f"channels: expected a list of channels, got {channels!r}; "
+                f"pass [{channels!r}]."
+            )
         chans = tuple(channels)
+        for ch in chans:
+            if not hasattr(ch, "channel_params"):
+                raise TypeError(
+                    f"channels: expected channels such as ns.Leak() or jaxley's HH(), "
+                    f"got {ch!r}."
+                )
         names = [c.name for c in chans]
         if len(set(names)) != len(names):
             raise ValueError(f"channels: names must be unique, got {names}.")
@@ -249,13 +263,17 @@ class Network:
             pop.states.update({k: float(v_) for k, v_ in ch.channel_states.items()})
         pop.states["v"] = -70.0
         self.populations[name] = pop
-        for key, value in (
-            ("capacitance", capacitance),
-            ("length", length),
-            ("radius", radius),
-            ("v", v),
-        ):
-            self.set(name, key, value)
+        try:
+            for key, value in (
+                ("capacitance", capacitance),
+                ("length", length),
+                ("radius", radius),
+                ("v", v),
+            ):
+                self.set(name, key, value)
+        except (TypeError, ValueError):
+            del self.populations[name]  # a refused population is not half-added
+            raise
         return name
 
     def connect(
@@ -281,6 +299,11 @@ class Network:
                 raise unknown("population", pop, self.populations, f"{side}: ")
         name = f"{pre}->{post}" if name is None else name
         self._check_new_name(name)
+        if not hasattr(synapse, "synapse_params"):
+            raise TypeError(
+                "synapse: expected ns.SpikeSynapse() or a jaxley synapse, got "
+                f"{synapse!r}."
+            )
         conn = as_connectivity(connectivity)
         n_pre, n_post = self.populations[pre].n, self.populations[post].n
         pre_idx, post_idx = conn.edges(n_pre, n_post)
@@ -401,7 +424,9 @@ class Network:
         if key not in el.params:
             raise unknown("parameter", key, list(el.params), f"{target}: ")
         if transform not in TRANSFORMS:
-            raise unknown("transform", str(transform), [str(t) for t in TRANSFORMS])
+            raise unknown(
+                "transform", str(transform), [str(t) for t in TRANSFORMS], "transform: "
+            )
         if transform == "decay" and not key.endswith("_gLeak"):
             raise ValueError(
                 f"transform: 'decay' applies to a Leak conductance, not {key!r}."
@@ -449,7 +474,9 @@ class Network:
                 f"{np.shape(current)}."
             )
         if not np.all(np.isfinite(arr)):
-            raise ValueError("current: values must be finite.")
+            raise ValueError(
+                f"current: values for {target!r} must be finite, got NaN or inf."
+            )
         self.stimuli[target] = arr
 
     # ----------------------------------------------------------------- views

@@ -1,0 +1,65 @@
+"""Test session setup: float64 by default, a headless plot backend, small networks.
+
+Tests that need float32 switch x64 off locally with ``jax.enable_x64(False)``.
+"""
+
+import jax
+import matplotlib
+import numpy as np
+import pytest
+
+import neurosim as ns
+
+matplotlib.use("Agg")
+jax.config.update("jax_enable_x64", True)
+
+# With radius 1 µm this length gives an area 2 pi r L of 1e5 µm², so 1 nA of
+# current is 1 µA/cm² (the seed's units).
+SEED_LENGTH = 1.0 / (2 * np.pi * 1e-5)
+
+
+def _lif(vth: float = 1.0) -> list:
+    return [ns.Leak(gLeak=0.01, eLeak=0.0), ns.Fire(vth=vth, vreset=0.0)]
+
+
+@pytest.fixture
+def tiny_net() -> ns.Network:
+    """inp (3, LIF) -> hid (2, LIF) -> out (2, Leak), gS = -20 µS (excitatory).
+
+    Seed units (area 1e5 µm², vth = 1 mV); records out.v.
+    """
+    net = ns.Network()
+    net.add_population("inp", 3, _lif(), length=SEED_LENGTH, v=0.0)
+    net.add_population("hid", 2, _lif(), length=SEED_LENGTH, v=0.0)
+    net.add_population(
+        "out", 2, [ns.Leak(gLeak=0.01, eLeak=0.0)], length=SEED_LENGTH, v=0.0
+    )
+    net.connect("inp", "hid", ns.SpikeSynapse(gS=-20.0))
+    net.connect("hid", "out", ns.SpikeSynapse(gS=-20.0))
+    net.record("out", "v")
+    return net
+
+
+@pytest.fixture
+def seed_net() -> ns.Network:
+    """The seed-003 network: 100 LIF inputs onto 2 leaky outputs, gS ~ N(0, 10)."""
+    return _seed_net()
+
+
+@pytest.fixture(scope="module")
+def seed_sim() -> ns.Simulator:
+    """``seed_net`` compiled at dt = 0.01 ms, shared by a module's tests so that its
+    jitted runs compile once (a Simulator copies its network: it cannot be edited)."""
+    return ns.compile(_seed_net(), dt=0.01)
+
+
+def _seed_net() -> ns.Network:
+    net = ns.Network()
+    net.add_population("inp", 100, _lif(), length=SEED_LENGTH, v=0.0)
+    net.add_population(
+        "out", 2, [ns.Leak(gLeak=0.01, eLeak=0.0)], length=SEED_LENGTH, v=0.0
+    )
+    net.connect("inp", "out", ns.SpikeSynapse())
+    net.set("inp->out", "SpikeSynapse_gS", ns.normal(0, 10))
+    net.record("out", "v")
+    return net
