@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from .network import Network, Projection, as_float, unknown
+from .network import POSITIVE_PARAMS, Network, Projection, as_float, unknown
 from .solvers import SOLVERS
 from .synapses import is_trace_synapse
 
@@ -200,6 +200,8 @@ class Simulator:
             if t_in is None and not lengths:
                 raise ValueError("t_max: required when there are no inputs or stimuli.")
             n_steps = t_in if t_in is not None else max(lengths)
+            if n_steps == 0:
+                raise ValueError("inputs: 0 time samples; expected at least one step.")
         else:
             if not (
                 isinstance(t_max, numbers.Real)
@@ -266,6 +268,12 @@ class Simulator:
                     )
                 _check_real(f"params[{target!r}][{name!r}]", value)
                 _check_finite(f"params[{target!r}][{name!r}]", value)
+                if name in POSITIVE_PARAMS and _is_concrete(value):
+                    if np.any(np.asarray(value) <= 0):
+                        raise ValueError(
+                            f"params[{target!r}][{name!r}]: must be positive, got "
+                            f"{np.asarray(value)!r}."
+                        )
 
     def _check_inputs(self, inputs: Any):
         inputs = {} if inputs is None else inputs
@@ -525,6 +533,8 @@ def compile(  # noqa: A001 - the design's verb
         or not (math.isfinite(dt) and dt > 0)
     ):
         raise ValueError(f"dt: expected a positive number of ms, got {dt!r}.")
+    if not isinstance(remat, bool):
+        raise TypeError(f"remat: expected True or False, got {remat!r}.")
     if solver not in SOLVERS:
         raise unknown("solver", str(solver), list(SOLVERS), "solver: ")
     if not net.populations:
