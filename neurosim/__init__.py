@@ -4,6 +4,7 @@ Describe a :class:`Network`, :func:`compile` it, then ``init_params`` / ``run``.
 Units: mV, ms, µF/cm², S/cm² (channels), µS (synapses), nA, µm.
 """
 
+from . import datasets as datasets
 from .__about__ import __version__ as __version__
 from .channels import Fire as Fire
 from .channels import Leak as Leak
