@@ -13,6 +13,7 @@ atomic, resumable checkpoints. The same seed gives the same history on the CPU.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from .objective import Objective
 __all__ = ["FitResult", "evaluate", "fit", "make_train_step"]
 
 CHECKPOINT_NAME = "checkpoint.pkl"
+DEFAULT_OBJECTIVE = Objective()
 
 
 @dataclass
@@ -105,14 +107,8 @@ def evaluate(
     t_max: float | None = None,
 ) -> dict[str, Any]:
     """Mean loss and accuracy over ``(x, y)`` in batches, and the predictions."""
-    objective = objective or Objective()
-
-    @jax.jit
-    def batch_eval(p, xb, yb):
-        rec = sim.run(p, {input: xb}, t_max=t_max, record=[objective.record])
-        loss, acc = objective(rec, yb)
-        return loss, acc, objective.predict(rec)
-
+    objective = objective or DEFAULT_OBJECTIVE
+    batch_eval = _batch_eval(sim, objective, input, t_max)
     n = len(x)
     tot_loss = tot_acc = 0.0
     preds = []
@@ -130,6 +126,19 @@ def evaluate(
         "accuracy": tot_acc / n,
         "predictions": np.concatenate(preds),
     }
+
+
+@functools.lru_cache(maxsize=32)
+def _batch_eval(sim: Any, objective: Objective, input: str, t_max: float | None):
+    """One compiled evaluation per (simulator, objective, input, t_max)."""
+
+    @jax.jit
+    def batch_eval(p, xb, yb):
+        rec = sim.run(p, {input: xb}, t_max=t_max, record=[objective.record])
+        loss, acc = objective(rec, yb)
+        return loss, acc, objective.predict(rec)
+
+    return batch_eval
 
 
 def _check_data(x: Any, y: Any, name: str) -> None:
