@@ -87,6 +87,87 @@ def _check_finite(name: str, x: Any) -> None:
         raise ValueError(f"{name}: contains NaN or inf; expected finite values.")
 
 
+@dataclass(frozen=True)
+class Stage:
+    """Populations integrated by one scan, and what flows in and out of it."""
+
+    pops: tuple[str, ...]  # one strongly connected group of populations
+    projs: tuple[str, ...]  # projections whose state is stepped here
+    hoisted_in: tuple[str, ...]  # trace projections from earlier stages onto pops here
+    vpre: tuple[str, ...]  # upstream populations whose voltage edge synapses here read
+    v_out: tuple[str, ...]  # populations whose per-step voltage later stages read
+    s_out: tuple[str, ...]  # trace projections whose per-step trace later stages read
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return self.pops + self.projs
+
+
+def plan_stages(net: Network) -> list[Stage]:
+    """Split the network into stages that can be integrated one after another.
+
+    Populations that depend on each other (a cycle of projections, or a population
+    onto itself) share a stage; stages are ordered so that every projection runs
+    from an earlier stage (or the same one) to a later one. A spike-trace synapse
+    between stages is stepped with its presynaptic stage and its current reaches
+    the postsynaptic stage as one matrix product over all steps; an edge synapse
+    is stepped with its postsynaptic stage, reading the presynaptic voltage. The
+    result is the same as one scan over the whole network, step for step.
+    """
+    names = list(net.populations)
+    index = {n: i for i, n in enumerate(names)}
+    reach = np.eye(len(names), dtype=bool)
+    for proj in net.projections.values():
+        reach[index[proj.pre], index[proj.post]] = True
+    for k in range(len(names)):  # transitive closure (few populations)
+        reach |= reach[:, k : k + 1] & reach[k : k + 1, :]
+    groups: list[list[str]] = []
+    for n in names:
+        if not any(n in g for g in groups):
+            i = index[n]
+            groups.append(
+                [m for m in names if reach[i, index[m]] and reach[index[m], i]]
+            )
+    ordered: list[list[str]] = []
+    while groups:  # Kahn's order; ties keep the order populations were added
+        for g in groups:
+            others = [m for h in groups if h is not g for m in h]
+            if not any(reach[index[m], index[n]] for m in others for n in g):
+                ordered.append(g)
+                groups.remove(g)
+                break
+    stage_of = {n: i for i, g in enumerate(ordered) for n in g}
+    stages = []
+    for i, g in enumerate(ordered):
+        projs, hoisted, vpre, v_out, s_out = [], [], [], [], []
+        for q, proj in net.projections.items():
+            pre, post = stage_of[proj.pre], stage_of[proj.post]
+            if is_trace_synapse(proj.synapse):
+                if pre == i:
+                    projs.append(q)
+                    if post != i:
+                        s_out.append(q)
+                elif post == i:
+                    hoisted.append(q)
+            elif post == i:
+                projs.append(q)
+                if pre != i and proj.pre not in vpre:
+                    vpre.append(proj.pre)
+            elif pre == i and proj.pre not in v_out:
+                v_out.append(proj.pre)
+        stages.append(
+            Stage(
+                tuple(g),
+                tuple(projs),
+                tuple(hoisted),
+                tuple(vpre),
+                tuple(v_out),
+                tuple(s_out),
+            )
+        )
+    return stages
+
+
 class Simulator:
     """A compiled network: pure ``init_params``, ``init_state`` and ``run``.
 
@@ -100,6 +181,7 @@ class Simulator:
         self.solver = solver
         self.remat = remat
         self._step_voltage = SOLVERS[solver]
+        self._stages = plan_stages(self.net)
 
     # ------------------------------------------------------------------ parameters
     def init_params(self, key: jax.Array | None = None) -> Params:
@@ -368,41 +450,81 @@ class Simulator:
         return out
 
     def _integrate(self, params, inputs, state, specs, resolved, n_steps):
+        """Run the stages in order: one scan each, upstream results as inputs."""
         prep = self._prepare(params)
-        xs = {}
+        xs_ext = {}
         for name in self.net.populations:
             parts = [inputs.get(name), self.net.stimuli.get(name)]
             parts = [_fit_length(as_float(x), n_steps) for x in parts if x is not None]
             if parts:
-                xs[name] = sum(parts[1:], parts[0])
+                xs_ext[name] = sum(parts[1:], parts[0])
+        seqs: dict = {}  # per-step results of earlier stages, (n_steps, n)
+        final: State = {}
+        outs: dict = {}
+        for stage in self._stages:
+            xs = {
+                "ext": {p: xs_ext[p] for p in stage.pops if p in xs_ext},
+                "syn": self._hoisted_currents(stage, seqs, prep),
+                "vpre": {p: seqs[("v", p)] for p in stage.vpre},
+            }
+            want = [r for r in resolved if r[0] in stage.targets]
+            keep = [("v", p) for p in stage.v_out] + [("s", q) for q in stage.s_out]
 
-        def body(st, i_ext):
-            new = self._step(st, i_ext, prep)
-            return new, tuple(new[t][k] for t, k in resolved)
+            def body(st, x, stage=stage, want=want, keep=keep):
+                new, mids = self._step(stage, st, x, prep)
+                rec = tuple(new[t][k] for t, k in want)
+                kept = tuple(
+                    mids[q] if kind == "v" else new[q][self._trace_key(q)]
+                    for kind, q in keep
+                )
+                return new, (rec, kept)
 
-        step = jax.checkpoint(body) if self.remat else body
-        final, outs = jax.lax.scan(step, state, xs, length=n_steps)
+            step = jax.checkpoint(body) if self.remat else body
+            st0 = {t: state[t] for t in stage.targets}
+            fin, (rec, kept) = jax.lax.scan(step, st0, xs, length=n_steps)
+            final.update(fin)
+            outs.update(zip(want, rec, strict=True))
+            seqs.update(zip(keep, kept, strict=True))
         traces = {
-            spec: jnp.concatenate([state[t][k][None].astype(o.dtype), o], axis=0)
-            for spec, (t, k), o in zip(specs, resolved, outs, strict=True)
+            spec: jnp.concatenate(
+                [state[t][k][None].astype(outs[(t, k)].dtype), outs[(t, k)]], axis=0
+            )
+            for spec, (t, k) in zip(specs, resolved, strict=True)
         }
+        final = {t: final[t] for t in state}
         leaves = jax.tree_util.tree_leaves((traces, final))
         finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
         return Recording(traces, final, jnp.where(finite, 0, 1).astype(jnp.int32))
 
-    def _step(self, state: State, i_ext: dict, prep: dict) -> State:
+    def _hoisted_currents(self, stage, seqs, prep) -> dict:
+        """Currents of trace projections from earlier stages, for all steps at once:
+        one large matrix product per projection instead of one per step."""
+        out: dict = {}
+        for q in stage.hoisted_in:
+            proj = self.net.projections[q]
+            g, c = self._trace_current(proj, seqs[("s", q)], prep[q])
+            g0, c0 = out.get(proj.post, (0.0, 0.0))
+            out[proj.post] = (g0 + g, c0 + c)
+        return out
+
+    def _trace_key(self, name: str) -> str:
+        return f"{self.net.projections[name].synapse.name}_s"
+
+    def _step(self, stage, state: State, x: dict, prep: dict):
+        """One step of a stage's populations and the projections it holds."""
         dt = self.dt
         new: State = {t: dict(s) for t, s in state.items()}
-        lin, const = {}, {}
-        for name, pop in self.net.populations.items():
+        lin, const, mids = {}, {}, {}
+        for name in stage.pops:
+            pop = self.net.populations[name]
             p, st = prep[name], new[name]
             # (1) external input: spikes of a source, else current (nA -> µA/cm²)
             const[name] = 0.0
             source = next((c for c in pop.channels if hasattr(c, "drive")), None)
-            if source is not None and name in i_ext:
-                st.update(source.drive(st, i_ext[name]))
-            elif name in i_ext:
-                const[name] = i_ext[name] * NA_PER_UM2 / p["area"]
+            if source is not None and name in x["ext"]:
+                st.update(source.drive(st, x["ext"][name]))
+            elif name in x["ext"]:
+                const[name] = x["ext"][name] * NA_PER_UM2 / p["area"]
             # (2) channel states, all from the start-of-step voltage
             v0, v = st["v"], st["v"]
             for ch in pop.channels:
@@ -412,7 +534,7 @@ class Simulator:
                         v = val
                     else:
                         st[k] = jnp.broadcast_to(val, (pop.n,)).astype(v0.dtype)
-            st["v"] = v
+            st["v"] = mids[name] = v
             # (3) channel currents at the possibly reset voltage, linearised in v
             lin_ch, const_ch = jnp.zeros_like(v), jnp.zeros_like(v)
             for ch in pop.channels:
@@ -429,44 +551,66 @@ class Simulator:
             lin[name] = 1000.0 * lin_ch  # mA/cm² -> µA/cm²
             const[name] = const[name] + 1000.0 * const_ch
         # (4) synapse states, seeing this step's spikes; (5) synapse currents
-        for name, proj in self.net.projections.items():
-            pre, post = new[proj.pre], new[proj.post]
+        contributions = [
+            (name, x["syn"][name]) for name in stage.pops if name in x["syn"]
+        ]
+        for name in stage.projs:
+            proj = self.net.projections[name]
             if is_trace_synapse(proj.synapse):
-                g, c = self._trace_synapse(proj, new[name], pre, post, prep[name])
+                pre = new[proj.pre]
+                s = self._trace_update(proj, new[name], pre, prep[name])
+                if proj.post in stage.pops:
+                    contributions.append(
+                        (proj.post, self._trace_current(proj, s, prep[name]))
+                    )
             else:
-                g, c = self._edge_synapse(proj, new[name], pre, post, prep[name])
-            scale = NA_PER_UM2 / prep[proj.post]["area"]
-            lin[proj.post] = lin[proj.post] + g * scale
-            const[proj.post] = const[proj.post] + c * scale
+                v_pre = mids[proj.pre] if proj.pre in mids else x["vpre"][proj.pre]
+                gc = self._edge_synapse(
+                    proj, new[name], v_pre, mids[proj.post], prep[name]
+                )
+                contributions.append((proj.post, gc))
+        for post, (g, c) in contributions:
+            scale = NA_PER_UM2 / prep[post]["area"]
+            lin[post] = lin[post] + g * scale
+            const[post] = const[post] + c * scale
         # (6) one voltage solve per population
-        for name in self.net.populations:
+        for name in stage.pops:
             cm = prep[name]["capacitance"]
-            v = new[name]["v"]
             new[name]["v"] = self._step_voltage(
-                v, lin[name] / cm, const[name] / cm, self.dt
+                mids[name], lin[name] / cm, const[name] / cm, self.dt
             )
-        return new
+        return new, mids
 
-    def _trace_synapse(self, proj, st, pre, post, p):
-        """SpikeSynapse: update the trace, return (slope, constant) per post, nA."""
+    def _trace_update(self, proj, st, pre, p):
+        """SpikeSynapse: the trace after this step's presynaptic spikes."""
         syn = proj.synapse
-        n_post = self.net.populations[proj.post].n
         spikes = pre[self.net.populations[proj.pre].spike_key]
         key = f"{syn.name}_s"
         if p["per_edge"]:
-            s = syn.update_trace(st[key], spikes[proj.pre_idx], p["s_decay"], self.dt)
-        else:
-            s = syn.update_trace(st[key], spikes, p["s_decay"], self.dt)
-        st[key] = s
+            spikes = spikes[proj.pre_idx]
+        st[key] = syn.update_trace(st[key], spikes, p["s_decay"], self.dt)
+        return st[key]
+
+    def _trace_current(self, proj, s, p):
+        """(slope, constant) per postsynaptic neuron in nA of a trace ``s`` with any
+        leading axes: ``(..., n_pre)`` or ``(..., n_edges)``."""
+        syn = proj.synapse
+        n_post = self.net.populations[proj.post].n
         if not p["per_edge"] and p["dense"]:
             g = s @ p["G"]
             c = s @ p["GE"] if syn.conductance else None
         else:
-            s_edge = s if p["per_edge"] else s[proj.pre_idx]
+            s_edge = s if p["per_edge"] else s[..., proj.pre_idx]
             w = p[f"{syn.name}_gS"] * s_edge
-            g = jax.ops.segment_sum(w, proj.post_idx, n_post)
+
+            def gather(w):  # edges on the last axis -> postsynaptic neurons
+                return jax.ops.segment_sum(
+                    jnp.moveaxis(w, -1, 0), proj.post_idx, n_post
+                )
+
+            g = jnp.moveaxis(gather(w), 0, -1)
             c = (
-                jax.ops.segment_sum(w * p[f"{syn.name}_e_syn"], proj.post_idx, n_post)
+                jnp.moveaxis(gather(w * p[f"{syn.name}_e_syn"]), 0, -1)
                 if syn.conductance
                 else None
             )
@@ -474,11 +618,11 @@ class Simulator:
             return g, c
         return jnp.zeros_like(g), -g  # I = g: a constant outward current
 
-    def _edge_synapse(self, proj, st, pre, post, p):
+    def _edge_synapse(self, proj, st, v_pre_all, v_post_all, p):
         """A jaxley synapse, per edge: update states, linearise the current."""
         syn = proj.synapse
         n_post = self.net.populations[proj.post].n
-        v_pre, v_post = pre["v"][proj.pre_idx], post["v"][proj.post_idx]
+        v_pre, v_post = v_pre_all[proj.pre_idx], v_post_all[proj.post_idx]
         sp = {k: p[k] for k in syn.synapse_params}
         upd = syn.update_states(
             _sub(st, syn.synapse_states), self.dt, v_pre, v_post, sp
