@@ -27,7 +27,13 @@ def _net():
     for q in ("a->b", "b->c", "c->b", "c->c", "c->d"):
         net.set(q, "SpikeSynapse_gS", ns.normal(-150.0, 100.0))  # excitatory
     net.set("c->d", "SpikeSynapse_s_decay", np.array([5.0, 10.0, 20.0]))  # per edge
-    for rec in ("b.v", "c.spikes", "d.v", "a->b.SpikeSynapse_s", "a->d.IonotropicSynapse_s"):
+    for rec in (
+        "b.v",
+        "c.spikes",
+        "d.v",
+        "a->b.SpikeSynapse_s",
+        "a->d.IonotropicSynapse_s",
+    ):
         net.record(*rec.split("."))
     return net
 
@@ -40,14 +46,21 @@ def test_plan_groups_cycles_and_orders_stages():
     assert stages[2].vpre == ("a",) and stages[2].projs == ("a->d",)
 
 
+def test_one_stage_unless_split():
+    assert [s.pops for s in plan_stages(_net(), split=False)] == [("a", "b", "c", "d")]
+    assert len(ns.compile(_net(), dt=0.01)._stages) == 1
+
+
 def test_staged_run_equals_one_scan():
     net = _net()
-    sim = ns.compile(net, dt=0.01)
+    sim = ns.compile(net, dt=0.01, split_stages=True)
     params = sim.init_params(jax.random.key(0))
     x = np.random.default_rng(0).uniform(0, 400, (3, 60, 6))
     staged = sim.run(params, {"a": x})
     one = ns.compile(net, dt=0.01)
-    one._stages = [Stage(tuple(net.populations), tuple(net.projections), (), (), (), ())]
+    one._stages = [
+        Stage(tuple(net.populations), tuple(net.projections), (), (), (), ())
+    ]
     single = one.run(params, {"a": x})
     assert len(sim._stages) == 3
     assert float(np.asarray(staged["c.spikes"]).sum()) > 0
