@@ -510,13 +510,14 @@ def step_current(
 ) -> np.ndarray:
     """A current step (nA): ``i_amp`` from ``i_delay`` for ``i_dur`` ms, else 0.
 
-    Sampled as jaxley's ``step_current``: ``int(t_max // dt) + 2`` samples, the
-    window ``[int(i_delay / dt), int((i_delay + i_dur) / dt))``.
+    One sample per step that ``run(..., t_max=t_max)`` takes, ``int(t_max // dt + 1)``,
+    with jaxley's window ``[int(i_delay / dt), int((i_delay + i_dur) / dt))``
+    (jaxley's ``step_current`` has one more sample, which its ``integrate`` drops).
     """
     for nm, val in (("dt", dt), ("t_max", t_max)):
         if not (isinstance(val, (int, float)) and math.isfinite(val) and val > 0):
             raise ValueError(f"{nm}: expected a positive number, got {val!r}.")
-    current = np.zeros(int(t_max // dt) + 2)
+    current = np.zeros(int(t_max // dt + 1))
     current[int(i_delay / dt) : int((i_delay + i_dur) / dt)] = i_amp
     return current
 

@@ -129,7 +129,7 @@ def test_fwd_euler_matches_jaxley(solver):
     nnet.add_population("cells", 3, [ns.Leak()], v=-70.0)
     for key, values in params.items():
         nnet.set("cells", key, np.asarray(values, float))
-    cur = np.zeros((int(T_MAX // DT) + 2, 3))
+    cur = np.zeros((int(T_MAX // DT + 1), 3))
     cur[:, 0] = ns.step_current(5.0, 30.0, 0.02, DT, T_MAX)
     nnet.stimulate("cells", cur)
     nnet.record("cells", "v")
