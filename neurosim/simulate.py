@@ -82,8 +82,23 @@ def _check_real(name: str, x: Any) -> None:
         raise TypeError(f"{name}: expected real numbers, got dtype {dtype}.")
 
 
-def _check_finite(name: str, x: Any) -> None:
-    if _is_concrete(x) and not bool(np.all(np.isfinite(np.asarray(x)))):
+@jax.jit
+def _all_finite(leaves: list) -> Array:
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
+
+
+def _check_finite(named: list[tuple[str, Any]]) -> None:
+    """Raise for the first ``(name, value)`` holding NaN or inf. Device arrays are
+    reduced in one compiled call (no copies); values being traced are skipped."""
+    named = [(n, x) for n, x in named if _is_concrete(x)]
+    device = [x for _, x in named if isinstance(x, jax.Array)]
+    try:
+        fast = not device or bool(_all_finite(device))
+    except jax.errors.ConcretizationTypeError:  # constants inside a caller's trace
+        fast = False
+    for name, x in named:
+        if (fast and isinstance(x, jax.Array)) or np.isfinite(np.asarray(x)).all():
+            continue
         raise ValueError(f"{name}: contains NaN or inf; expected finite values.")
 
 
@@ -226,12 +241,13 @@ class Simulator:
         """The initial state (voltages, channel and synapse states), unbatched."""
         state: State = {}
         for target, el in self._elements():
-            st = {k: jnp.full((el.n,), as_float(v)) for k, v in el.states.items()}
+            dtype = jnp.result_type(float)
+            st = {k: np.full((el.n,), v, dtype) for k, v in el.states.items()}
             if isinstance(el, Projection) and is_trace_synapse(el.synapse):
                 key = f"{el.synapse.name}_s"
                 per_edge = jnp.ndim(params[target][f"{el.synapse.name}_s_decay"]) == 1
                 n = el.n if per_edge else self.net.populations[el.pre].n
-                st[key] = jnp.full((n,), as_float(el.states[key]))
+                st[key] = np.full((n,), el.states[key], dtype)
             state[target] = st
         return state
 
@@ -284,8 +300,9 @@ class Simulator:
                 "record=['pop.v']."
             )
         resolved = tuple(self.net.check_record(s) for s in specs)
-        self._check_params(params)
-        inputs, batch, t_in = self._check_inputs(inputs)
+        named: list = []  # (name, value) pairs checked for NaN/inf in one go
+        self._check_params(params, named)
+        inputs, batch, t_in = self._check_inputs(inputs, named)
         if t_max is None:
             # Fixed stimuli (net.stimulate) are cut to t_max; inputs must fit in it.
             lengths = [x.shape[0] for x in self.net.stimuli.values()]
@@ -313,26 +330,26 @@ class Simulator:
         if state is None:
             state = self.init_state(params)
         else:
-            self._check_state(state, params)
+            self._check_state(state, params, named)
+        _check_finite(named)
         fn = self._compiled(specs, resolved, n_steps, batch is not None)
         return fn(params, inputs, state)
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 - simulators live as long as users keep them
     def _compiled(self, specs, resolved, n_steps, batched):
-        def single(params, inputs, state):
-            return self._integrate(params, inputs, state, specs, resolved, n_steps)
+        def fn(params, inputs, state):
+            if not batched:  # one sample: a batch of one, squeezed at the end
+                inputs = {k: x[None] for k, x in inputs.items()}
+            rec = self._integrate(params, inputs, state, specs, resolved, n_steps)
+            if batched:
+                return rec
+            squeeze = functools.partial(jax.tree_util.tree_map, lambda x: x[0])
+            return Recording(squeeze(rec.traces), squeeze(rec.final_state), rec.status)
 
-        if not batched:
-            return jax.jit(single)
-
-        def batch(params, inputs, state):
-            rec = jax.vmap(single, in_axes=(None, 0, None))(params, inputs, state)
-            return Recording(rec.traces, rec.final_state, jnp.max(rec.status))
-
-        return jax.jit(batch)
+        return jax.jit(fn)
 
     # ------------------------------------------------------------------ checks
-    def _check_params(self, params: Any) -> None:
+    def _check_params(self, params: Any, named: list) -> None:
         if not isinstance(params, Mapping):
             raise TypeError(
                 f"params: expected a dict from init_params, got {type(params)}."
@@ -359,7 +376,7 @@ class Simulator:
                         f"({el.n},), got shape {jnp.shape(value)}."
                     )
                 _check_real(f"params[{target!r}][{name!r}]", value)
-                _check_finite(f"params[{target!r}][{name!r}]", value)
+                named.append((f"params[{target!r}][{name!r}]", value))
                 if name in POSITIVE_PARAMS and _is_concrete(value):
                     if np.any(np.asarray(value) <= 0):
                         raise ValueError(
@@ -367,7 +384,7 @@ class Simulator:
                             f"{np.asarray(value)!r}."
                         )
 
-    def _check_inputs(self, inputs: Any):
+    def _check_inputs(self, inputs: Any, named: list):
         inputs = {} if inputs is None else inputs
         if not isinstance(inputs, Mapping):
             raise TypeError(
@@ -396,11 +413,11 @@ class Simulator:
             batch = b
             t_in = max(t_in or 0, shape[-2])
             _check_real(f"inputs[{name!r}]", x)
-            _check_finite(f"inputs[{name!r}]", x)
+            named.append((f"inputs[{name!r}]", x))
             out[name] = as_float(x)
         return out, batch, t_in
 
-    def _check_state(self, state: Any, params: Params) -> None:
+    def _check_state(self, state: Any, params: Params, named: list) -> None:
         ref = self.init_state(params)
         if not isinstance(state, Mapping) or set(state) != set(ref):
             raise ValueError(f"state: expected keys {sorted(ref)}, got {type(state)}.")
@@ -413,7 +430,7 @@ class Simulator:
                     raise ValueError(
                         f"state[{target!r}][{key!r}]: expected shape {arr.shape}, got {got}."
                     )
-                _check_finite(f"state[{target!r}][{key!r}]", state[target][key])
+                named.append((f"state[{target!r}][{key!r}]", state[target][key]))
 
     # ------------------------------------------------------------------ the engine
     def _prepare(self, params: Params) -> dict:
@@ -460,27 +477,51 @@ class Simulator:
         return out
 
     def _integrate(self, params, inputs, state, specs, resolved, n_steps):
-        """Run the stages in order: one scan each, upstream results as inputs."""
+        """Run the stages in order: one scan over time each, upstream results as
+        inputs. Arrays carry a leading batch axis; each step is ``vmap``-ed over it
+        inside the scan, and each step reads its input sample straight from the
+        batch-major inputs (no padded, time-major copy of them)."""
         prep = self._prepare(params)
-        xs_ext = {}
-        for name in self.net.populations:
-            parts = [inputs.get(name), self.net.stimuli.get(name)]
-            parts = [_fit_length(as_float(x), n_steps) for x in parts if x is not None]
-            if parts:
-                xs_ext[name] = sum(parts[1:], parts[0])
-        seqs: dict = {}  # per-step results of earlier stages, (n_steps, n)
+        batch = next(iter(inputs.values())).shape[0] if inputs else 1
+        ext = {k: as_float(x) for k, x in inputs.items()}
+        stim = {k: as_float(x) for k, x in self.net.stimuli.items()}
+        state = jax.tree_util.tree_map(
+            lambda x: jnp.broadcast_to(x, (batch, *jnp.shape(x))), state
+        )
+
+        def external(t):
+            """The input samples of step ``t`` (zero past the end), ``(batch, n)``."""
+            out = {}
+            for name in self.net.populations:
+                parts = []
+                for src, batched in ((ext, True), (stim, False)):
+                    if name in src:
+                        x = src[name]
+                        last = x.shape[1 if batched else 0] - 1
+                        i = jnp.minimum(t, last)
+                        xt = jax.lax.dynamic_index_in_dim(
+                            x, i, axis=1 if batched else 0, keepdims=False
+                        )
+                        parts.append(jnp.where(t <= last, xt, 0.0))
+                if parts:
+                    out[name] = jnp.broadcast_to(
+                        sum(parts), (batch, parts[0].shape[-1])
+                    )
+            return out
+
+        seqs: dict = {}  # per-step results of earlier stages, (n_steps, batch, n)
         final: State = {}
         outs: dict = {}
         for stage in self._stages:
             xs = {
-                "ext": {p: xs_ext[p] for p in stage.pops if p in xs_ext},
+                "t": jnp.arange(n_steps),
                 "syn": self._hoisted_currents(stage, seqs, prep),
                 "vpre": {p: seqs[("v", p)] for p in stage.vpre},
             }
             want = [r for r in resolved if r[0] in stage.targets]
             keep = [("v", p) for p in stage.v_out] + [("s", q) for q in stage.s_out]
 
-            def body(st, x, stage=stage, want=want, keep=keep):
+            def one(st, x, stage=stage, want=want, keep=keep):
                 new, mids = self._step(stage, st, x, prep)
                 rec = tuple(new[t][k] for t, k in want)
                 kept = tuple(
@@ -488,6 +529,11 @@ class Simulator:
                     for kind, q in keep
                 )
                 return new, (rec, kept)
+
+            def body(st, x, stage=stage, one=one):
+                ext_t = {k: v for k, v in external(x["t"]).items() if k in stage.pops}
+                x = {"ext": ext_t, "syn": x["syn"], "vpre": x["vpre"]}
+                return jax.vmap(one)(st, x)
 
             step = jax.checkpoint(body) if self.remat else body
             st0 = {t: state[t] for t in stage.targets}
@@ -497,7 +543,11 @@ class Simulator:
             seqs.update(zip(keep, kept, strict=True))
         traces = {
             spec: jnp.concatenate(
-                [state[t][k][None].astype(outs[(t, k)].dtype), outs[(t, k)]], axis=0
+                [
+                    state[t][k][:, None].astype(outs[(t, k)].dtype),
+                    jnp.swapaxes(outs[(t, k)], 0, 1),
+                ],
+                axis=1,
             )
             for spec, (t, k) in zip(specs, resolved, strict=True)
         }
@@ -647,13 +697,6 @@ class Simulator:
         g = jax.ops.segment_sum(di, proj.post_idx, n_post)
         c = jax.ops.segment_sum(di * v_post - i0, proj.post_idx, n_post)
         return g, c
-
-
-def _fit_length(x: Array, n_steps: int) -> Array:
-    """Pad with zero current (or cut) along time (axis 0) to ``n_steps``."""
-    if x.shape[0] >= n_steps:
-        return x[:n_steps]
-    return jnp.pad(x, ((0, n_steps - x.shape[0]), (0, 0)))
 
 
 def _sub(d: Mapping, keys) -> dict:
