@@ -69,4 +69,4 @@ def test_seed003_experiment_end_to_end(tmp_path):
 
     metrics = run_demo(tmp_path, epochs=500, progress=False)
     assert metrics["train_accuracy"] >= 0.88
-    assert abs(metrics["last_epoch_loss"] - 0.2618) < 0.01
+    assert abs(metrics["final_loss"] - 0.2618) < 0.01

@@ -223,6 +223,10 @@ def fit(
     if max_batches is not None:
         n_batches = max(1, min(n_batches, int(max_batches)))
 
+    # On the device once; a single full batch is used in its given order (the
+    # order of samples does not change a full-batch gradient).
+    x_dev, y_dev = jnp.asarray(x), jnp.asarray(y)
+    full_batch = n_batches == 1 and batch_size == len(x)
     theta = get_trainable(sim, params)
     if count_trainable(theta) == 0:
         raise ValueError("params: nothing is trainable; call net.make_trainable first.")
@@ -265,10 +269,12 @@ def fit(
         order = rng.permutation(len(x))
         losses, accs = [], []
         for b in range(n_batches):
-            idx = order[b * batch_size : (b + 1) * batch_size]
-            theta, opt_state, loss, acc = train_step(
-                theta, opt_state, frozen, x[idx], y[idx]
-            )
+            if full_batch:  # the same samples every epoch: no copy, no transfer
+                xb, yb = x_dev, y_dev
+            else:
+                idx = jnp.asarray(order[b * batch_size : (b + 1) * batch_size])
+                xb, yb = x_dev[idx], y_dev[idx]
+            theta, opt_state, loss, acc = train_step(theta, opt_state, frozen, xb, yb)
             losses.append(loss)
             accs.append(acc)
         loss, acc = (
