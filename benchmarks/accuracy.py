@@ -1,0 +1,121 @@
+"""Test accuracy of every ``neurosim train`` task at its defaults: the README table.
+
+Runs each task through ``neurosim.tasks.run_task`` (exactly what
+``neurosim train TASK`` does), writes each run's outputs under ``--out``, and
+prints a markdown table (task, network, epochs, test accuracy, wall time on
+this machine) that it also writes to ``benchmarks/results.md``. Every number in
+that table comes from this script.
+
+    python benchmarks/accuracy.py                      # every task but shd
+    python benchmarks/accuracy.py --data ~/shd         # shd too (its .h5 files)
+    python benchmarks/accuracy.py --tasks yinyang digits
+    python benchmarks/accuracy.py --quick              # smoke run (not the table)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _network(metrics: dict) -> str:
+    cfg = metrics["config"]
+    if metrics["task"] == "toy":
+        return metrics["network"]
+    trained = ["τ"] + [
+        name
+        for key, name in (("train_vth", "v_th"), ("train_rest", "e_leak"))
+        if cfg[key]
+    ]
+    return f"{metrics['network']}; trained weights, {', '.join(trained)}"
+
+
+def _row(metrics: dict) -> str:
+    acc = f"{100 * metrics['test_accuracy']:.2f} %"
+    notes = []
+    if "ann_test_accuracy" in metrics:
+        notes.append(
+            f"ANN {metrics['ann_network']}: {100 * metrics['ann_test_accuracy']:.2f} %"
+        )
+    if metrics["task"] == "toy":
+        notes.append(
+            f"train {100 * metrics['train_accuracy']:.2f} % (random labels: test is chance)"
+        )
+    if metrics["config"].get("latency"):
+        lat = metrics["config"]["latency"]
+        notes.append(
+            f"scored {lat} steps ({lat * metrics['config']['dt']:g} ms) after each cue "
+            "step: each LIF layer passes its spikes on one step later"
+        )
+    if metrics.get("tau_mean_ms"):
+        taus = ", ".join(f"{k} {v:.0f}" for k, v in metrics["tau_mean_ms"].items())
+        notes.append(f"mean τ (ms): {taus}")
+    cells = [
+        metrics["task"],
+        _network(metrics),
+        str(metrics["epochs"]),
+        acc,
+        f"{metrics['wall_seconds']:.0f} s",
+        "; ".join(notes),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from neurosim.tasks import TASKS, run_task
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", choices=sorted(TASKS), default=None)
+    parser.add_argument(
+        "--data", default=None, help="folder with shd_train.h5 / shd_test.h5"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: a few batches per task"
+    )
+    parser.add_argument(
+        "--out", default="runs/accuracy", help="run outputs (default runs/accuracy)"
+    )
+    parser.add_argument(
+        "--results", default=str(HERE / "results.md"), help="markdown table file"
+    )
+    args = parser.parse_args(argv)
+
+    names = args.tasks or [n for n in TASKS if n != "shd" or args.data]
+    if "shd" in names and not args.data:
+        parser.error("shd needs --data DIR with shd_train.h5 and shd_test.h5")
+    rows = []
+    for name in names:
+        metrics = run_task(
+            name,
+            out=Path(args.out) / name,
+            quick=args.quick,
+            data=args.data if name == "shd" else None,
+            progress=False,
+        )
+        rows.append(_row(metrics))
+        print(rows[-1], file=sys.stderr, flush=True)
+    import jax
+
+    header = [
+        f"Test accuracy of `neurosim train TASK` at its defaults"
+        f"{' (--quick smoke run: not a result)' if args.quick else ''}; "
+        f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"jax {jax.__version__}, float32 (toy: float64). "
+        "Written by `python benchmarks/accuracy.py`.",
+        "",
+        "| task | network | epochs | test accuracy | wall time | notes |",
+        "|---|---|---|---|---|---|",
+    ]
+    table = "\n".join(header + rows) + "\n"
+    print(table)
+    Path(args.results).write_text(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
