@@ -31,12 +31,27 @@ __all__ = [
 ]
 
 
-def _rename(obj: Any, name: str) -> Any:
-    return dataclasses.replace(obj, name=name)
+class _ChannelBase:
+    """What every neurosim channel shares: its current's name, renaming, and an
+    ``init_state`` with nothing to initialise."""
+
+    name: str
+
+    @property
+    def current_name(self) -> str:
+        return f"i_{self.name}"
+
+    def change_name(self, name: str) -> Any:
+        """A copy under another name (its parameter and state keys follow)."""
+        return dataclasses.replace(self, name=name)
+
+    def init_state(self, states, v, params, delta_t):
+        del states, v, params, delta_t
+        return {}
 
 
 @dataclass(frozen=True)
-class Leak:
+class Leak(_ChannelBase):
     """Passive leak current ``i = gLeak (v - eLeak)``.
 
     | parameter     | default | unit   | meaning              |
@@ -60,13 +75,6 @@ class Leak:
     def channel_states(self) -> dict[str, float]:
         return {}
 
-    @property
-    def current_name(self) -> str:
-        return f"i_{self.name}"
-
-    def change_name(self, name: str) -> Leak:
-        return _rename(self, name)
-
     def update_states(self, states, dt, v, params):
         del states, dt, v, params
         return {}
@@ -76,13 +84,9 @@ class Leak:
         p = self.name
         return params[f"{p}_gLeak"] * (v - params[f"{p}_eLeak"])
 
-    def init_state(self, states, v, params, delta_t):
-        del states, v, params, delta_t
-        return {}
-
 
 @dataclass(frozen=True)
-class Fire:
+class Fire(_ChannelBase):
     """Threshold and reset with a surrogate derivative.
 
     At each step, from the start-of-step voltage: ``spike = H(v - vth)`` with
@@ -113,13 +117,6 @@ class Fire:
     def channel_states(self) -> dict[str, float]:
         return {f"{self.name}_spikes": 0.0}
 
-    @property
-    def current_name(self) -> str:
-        return f"i_{self.name}"
-
-    def change_name(self, name: str) -> Fire:
-        return _rename(self, name)
-
     def update_states(self, states, dt, v, params):
         del states, dt
         p = self.name
@@ -131,13 +128,9 @@ class Fire:
         del states, params
         return jnp.zeros_like(v)
 
-    def init_state(self, states, v, params, delta_t):
-        del states, v, params, delta_t
-        return {}
-
 
 @dataclass(frozen=True)
-class SpikeSource:
+class SpikeSource(_ChannelBase):
     """Neurons whose spikes are given: ``run``'s inputs for a population with this
     channel are its spikes per step (0/1, or graded values), not currents.
 
@@ -156,13 +149,6 @@ class SpikeSource:
     def channel_states(self) -> dict[str, float]:
         return {f"{self.name}_spikes": 0.0}
 
-    @property
-    def current_name(self) -> str:
-        return f"i_{self.name}"
-
-    def change_name(self, name: str) -> SpikeSource:
-        return _rename(self, name)
-
     def drive(self, states, inputs):
         """Phase 1: the given spikes become this step's spikes."""
         del states
@@ -175,10 +161,6 @@ class SpikeSource:
     def compute_current(self, states, v, params):
         del states, params
         return jnp.zeros_like(v)
-
-    def init_state(self, states, v, params, delta_t):
-        del states, v, params, delta_t
-        return {}
 
 
 def spike_state_name(channel: Any) -> str | None:
