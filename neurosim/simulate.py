@@ -39,8 +39,8 @@ NA_PER_UM2 = 1e5
 # larger sparse ones use a segment sum over their edge list.
 DENSE_LIMIT = 4_000_000
 
-Params = dict[str, dict[str, Array]]
-State = dict[str, dict[str, Array]]
+Params = dict[str, dict[str, Array | np.ndarray | float]]
+State = dict[str, dict[str, Array | np.ndarray]]
 
 
 @functools.partial(
