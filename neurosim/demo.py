@@ -17,13 +17,13 @@ import jax
 import numpy as np
 import optax
 
-from .channels import Fire, Leak
 from .datasets import toy
+from .engine import Simulator, compile
 from .io import save_params
 from .layers import LENGTH_UNIT_AREA
+from .mechanisms.channels import Fire, Leak
+from .mechanisms.synapses import SpikeSynapse
 from .network import Network, normal
-from .simulate import Simulator, compile
-from .synapses import SpikeSynapse
 from .train import Objective, evaluate, fit
 
 __all__ = ["build_seed003", "run_demo"]

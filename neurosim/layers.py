@@ -26,10 +26,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from .channels import Fire, Leak, SpikeSource, tau_to_gleak
+from .mechanisms.channels import Fire, Leak, SpikeSource, tau_to_gleak
+from .mechanisms.surrogate import FastSigmoid
+from .mechanisms.synapses import SpikeSynapse
 from .network import Network, normal
-from .surrogate import FastSigmoid
-from .synapses import SpikeSynapse
 
 __all__ = ["LENGTH_UNIT_AREA", "lif_stack"]
 

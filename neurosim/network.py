@@ -27,8 +27,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .channels import spike_state_name
-from .synapses import is_trace_synapse
+from .mechanisms.base import Channel, Connectivity, Synapse
+from .mechanisms.jaxley import as_channel, as_synapse
 
 __all__ = [
     "AllToAll",
@@ -170,18 +170,46 @@ def uniform(low: float = 0.0, high: float = 1.0) -> Initializer:
 
 
 # --------------------------------------------------------------------------- elements
+@dataclass(frozen=True, eq=False)
+class Insertion:
+    """A channel inserted in a population: on every cell (``cells is None``) or on
+    the listed cells. Its per-element parameters and states hold one value per
+    carrying cell, in the order of ``cells``."""
+
+    channel: Channel
+    cells: np.ndarray | None = None
+
+    def size(self, n: int) -> int:
+        return n if self.cells is None else int(self.cells.size)
+
+
 @dataclass
 class Population:
+    """``n`` cells of ``n_comp`` compartments each (a point neuron: one). Channel
+    parameters and states are laid out per carrying cell (see :class:`Insertion`);
+    ``v`` and the geometry per cell."""
+
     name: str
     n: int
-    channels: tuple
+    insertions: tuple = ()
     params: dict = field(default_factory=dict)
     states: dict = field(default_factory=dict)
+    sizes: dict = field(default_factory=dict)  # key -> number of elements
+    n_comp: int = 1
 
     @property
-    def spike_key(self) -> str | None:
-        keys = [k for k in map(spike_state_name, self.channels) if k]
-        return keys[0] if keys else None
+    def channels(self) -> tuple:
+        return tuple(ins.channel for ins in self.insertions)
+
+    @property
+    def spiking(self) -> Insertion | None:
+        """The insertion whose channel emits the population's spikes, if any."""
+        return next((i for i in self.insertions if i.channel.emits_spikes), None)
+
+    @property
+    def input_channel(self) -> Insertion | None:
+        """The insertion that takes ``run``'s input as its drive, if any."""
+        return next((i for i in self.insertions if i.channel.takes_input), None)
 
 
 @dataclass
@@ -189,16 +217,26 @@ class Projection:
     name: str
     pre: str
     post: str
-    synapse: Any
-    pre_idx: np.ndarray
-    post_idx: np.ndarray
-    dense: bool
+    synapse: Synapse
+    conn: Connectivity
     params: dict = field(default_factory=dict)
     states: dict = field(default_factory=dict)
 
     @property
     def n(self) -> int:
-        return int(self.pre_idx.size)
+        return self.conn.n_edges
+
+    @property
+    def pre_idx(self) -> np.ndarray:
+        return self.conn.pre_idx
+
+    @property
+    def post_idx(self) -> np.ndarray:
+        return self.conn.post_idx
+
+    @property
+    def dense(self) -> bool:
+        return self.conn.all_to_all
 
 
 # --------------------------------------------------------------------------- network
@@ -241,26 +279,20 @@ class Network:
         self._check_new_name(name)
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
             raise ValueError(f"n: expected a positive integer, got {n!r}.")
-        if hasattr(channels, "channel_params") or isinstance(channels, str):
+        if isinstance(channels, str) or not isinstance(channels, Sequence):
             raise TypeError(
                 f"channels: expected a list of channels, got {channels!r}; "
                 f"pass [{channels!r}]."
             )
-        chans = tuple(channels)
-        for ch in chans:
-            if not hasattr(ch, "channel_params"):
-                raise TypeError(
-                    f"channels: expected channels such as ns.Leak() or jaxley's HH(), "
-                    f"got {ch!r}."
-                )
+        chans = [as_channel(ch) for ch in channels]
         names = [c.name for c in chans]
         if len(set(names)) != len(names):
             raise ValueError(f"channels: names must be unique, got {names}.")
-        pop = Population(name, int(n), chans)
+        pop = Population(name, int(n))
         pop.params.update(POPULATION_PARAMS)
+        pop.sizes.update({k: pop.n for k in [*POPULATION_PARAMS, "v"]})
         for ch in chans:
-            pop.params.update(ch.channel_params)
-            pop.states.update({k: float(v_) for k, v_ in ch.channel_states.items()})
+            self._insert(pop, ch, None)
         pop.states["v"] = -70.0
         self.populations[name] = pop
         try:
@@ -275,6 +307,65 @@ class Network:
             del self.populations[name]  # a refused population is not half-added
             raise
         return name
+
+    def insert(self, target: str, channel: Any, cells: Any = None) -> None:
+        """Insert ``channel`` on some cells of population ``target``.
+
+        Args:
+            target: the population.
+            channel: a neurosim or jaxley channel (an instance).
+            cells: cell indices (default: every cell). The channel's per-element
+                parameters and states then hold one value per listed cell, in
+                this order (``net.set(target, "HH_gNa", [...])`` takes
+                ``len(cells)`` values).
+        """
+        pop = self.populations.get(target)
+        if pop is None:
+            raise unknown("population", target, self.populations, "target: ")
+        idx = None
+        if cells is not None:
+            idx = np.asarray(cells)
+            if (
+                idx.ndim != 1
+                or idx.size == 0
+                or not np.issubdtype(idx.dtype, np.integer)
+            ):
+                raise ValueError(
+                    f"cells: expected a non-empty list of cell indices, got {cells!r}."
+                )
+            if idx.min() < 0 or idx.max() >= pop.n or np.unique(idx).size != idx.size:
+                raise ValueError(
+                    f"cells: expected distinct indices in [0, {pop.n}), got {cells!r}."
+                )
+            idx = idx.astype(np.int32)
+        self._insert(pop, as_channel(channel), idx)
+
+    def _insert(self, pop: Population, ch: Channel, cells: np.ndarray | None) -> None:
+        if ch.name in [c.name for c in pop.channels]:
+            raise ValueError(
+                f"channels: {ch.name!r} is already in {pop.name!r}; names must be "
+                "unique (use channel.change_name)."
+            )
+        for role, what in (
+            ("emits_spikes", "emits spikes"),
+            ("takes_input", "takes input"),
+        ):
+            if getattr(ch, role) and any(getattr(c, role) for c in pop.channels):
+                raise ValueError(
+                    f"channels: {pop.name!r} already has a channel that {what}; "
+                    f"a population has at most one, got another: {ch.name!r}."
+                )
+        keys = [*ch.channel_params, *ch.channel_states]
+        taken = [k for k in keys if k in pop.params or k in pop.states]
+        if taken:
+            raise ValueError(
+                f"channels: {ch.name!r} redefines {taken} in {pop.name!r}."
+            )
+        ins = Insertion(ch, cells)
+        pop.insertions = (*pop.insertions, ins)
+        pop.params.update(ch.channel_params)
+        pop.states.update({k: float(v_) for k, v_ in ch.channel_states.items()})
+        pop.sizes.update({k: ins.size(pop.n) for k in keys})
 
     def connect(
         self,
@@ -299,20 +390,17 @@ class Network:
                 raise unknown("population", pop, self.populations, f"{side}: ")
         name = f"{pre}->{post}" if name is None else name
         self._check_new_name(name)
-        if not hasattr(synapse, "synapse_params"):
-            raise TypeError(
-                "synapse: expected ns.SpikeSynapse() or a jaxley synapse, got "
-                f"{synapse!r}."
-            )
+        synapse = as_synapse(synapse)
         conn = as_connectivity(connectivity)
         n_pre, n_post = self.populations[pre].n, self.populations[post].n
         pre_idx, post_idx = conn.edges(n_pre, n_post)
-        if is_trace_synapse(synapse) and self.populations[pre].spike_key is None:
+        if synapse.needs_spikes and self.populations[pre].spiking is None:
             raise ValueError(
                 f"synapse: {type(synapse).__name__} needs presynaptic spikes, but "
                 f"population {pre!r} has no spiking channel; insert Fire()."
             )
-        proj = Projection(name, pre, post, synapse, pre_idx, post_idx, bool(conn.dense))
+        wiring = Connectivity(n_pre, n_post, pre_idx, post_idx, bool(conn.dense))
+        proj = Projection(name, pre, post, synapse, wiring)
         proj.params.update(synapse.synapse_params)
         proj.states.update({k: float(v) for k, v in synapse.synapse_states.items()})
         self.projections[name] = proj
@@ -340,9 +428,14 @@ class Network:
             "target: ",
         )
 
-    def size(self, target: str) -> int:
-        """Number of neurons (population) or edges (projection)."""
-        return self.element(target).n
+    def size(self, target: str, key: str | None = None) -> int:
+        """Number of cells (population) or edges (projection); with ``key``, the
+        number of values a per-element ``key`` holds (a channel inserted on some
+        cells has one per carrying cell)."""
+        el = self.element(target)
+        if key is not None and isinstance(el, Population):
+            return el.sizes.get(key, el.n)
+        return el.n
 
     def set(self, target: str, key: str, value: Any) -> None:
         """Set a parameter or an initial state, shared (scalar) or per element.
@@ -389,9 +482,10 @@ class Network:
             n_post = self.populations[el.post].n
             if arr.shape == (self.populations[el.pre].n, n_post):
                 arr = arr.reshape(-1)
-        if arr.shape not in ((), (el.n,)):
+        n = self.size(target, key)
+        if arr.shape not in ((), (n,)):
             raise ValueError(
-                f"{target}.{key}: expected a scalar or shape ({el.n},), got shape "
+                f"{target}.{key}: expected a scalar or shape ({n},), got shape "
                 f"{arr.shape}."
             )
         if not np.all(np.isfinite(arr)):
@@ -450,18 +544,20 @@ class Network:
         target, state = spec.split(".", 1)
         el = self.element(target)
         if state == "spikes" and isinstance(el, Population):
-            if el.spike_key is None:
+            if el.spiking is None:
                 raise ValueError(
                     f"record: population {target!r} has no spiking channel."
                 )
-            return target, el.spike_key
+            return target, "spikes"
         if state not in el.states:
             raise unknown("state", state, [*el.states], f"record {target!r}: ")
         return target, state
 
     def stimulate(self, target: str, current: Any) -> None:
         """A fixed external current (nA) for every sample: shape ``(time,)`` (the same
-        for every neuron of ``target``) or ``(time, n)``. Added to ``run``'s inputs."""
+        for every neuron of ``target``) or ``(time, n)``. Added to ``run``'s inputs
+        and to earlier stimuli of ``target`` (the shorter one padded with zeros),
+        as jaxley adds stimuli."""
         pop = self.populations.get(target)
         if pop is None:
             raise unknown("population", target, self.populations, "stimulate: ")
@@ -476,6 +572,12 @@ class Network:
         if not np.all(np.isfinite(arr)):
             raise ValueError(
                 f"current: values for {target!r} must be finite, got NaN or inf."
+            )
+        old = self.stimuli.get(target)
+        if old is not None:
+            t = max(len(old), len(arr))
+            arr = np.pad(arr, ((0, t - len(arr)), (0, 0))) + np.pad(
+                old, ((0, t - len(old)), (0, 0))
             )
         self.stimuli[target] = arr
 

@@ -49,7 +49,7 @@ def get_trainable(sim: Any, params: dict) -> dict:
     for (target, key), (per_element, transform) in sim.net.trainable.items():
         value = jnp.asarray(params[target][key])
         if per_element and value.ndim == 0:
-            value = jnp.full((sim.net.size(target),), value)
+            value = jnp.full((sim.net.size(target, key),), value)
         if transform == "softplus":
             value = value + jnp.log(-jnp.expm1(-value))  # inverse softplus, stable
         elif transform == "log":

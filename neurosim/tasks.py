@@ -60,12 +60,12 @@ import numpy as np
 import optax
 
 from . import datasets
-from .channels import gleak_to_tau
 from .datasets.mts_xor import STEP_MS as MTS_XOR_BIN_MS
+from .engine import compile
 from .io import save_params
 from .layers import lif_stack
-from .simulate import compile
-from .surrogate import ArcTan, FastSigmoid
+from .mechanisms.channels import gleak_to_tau
+from .mechanisms.surrogate import ArcTan, FastSigmoid
 from .train import Objective, evaluate, fit
 
 __all__ = [

@@ -42,6 +42,7 @@ def _jaxley_traces(channels, cell_params, syn_params, amps, v0):
     for key, values in syn_params.items():
         for k, value in enumerate(values):
             net.select(edges=k).set(key, value)
+    net.init_states(delta_t=DT)  # steady state, as neurosim starts
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for i, amp in enumerate(amps):

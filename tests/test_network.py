@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import neurosim as ns
-import neurosim.simulate as simulate_mod
+import neurosim.mechanisms.base as mechanisms_base
 
 RTOL = 1e-12
 # Radius 1 µm and this length give an area of 1e5 µm²: 1 nA is 1 µA/cm².
@@ -374,7 +374,7 @@ def test_sparse_matches_dense_with_zeros(monkeypatch, dense_limit):
     for net in (dense, sparse):
         net.record("b", "v")
         if net is sparse and dense_limit is not None:
-            monkeypatch.setattr(simulate_mod, "DENSE_LIMIT", dense_limit)
+            monkeypatch.setattr(mechanisms_base, "DENSE_LIMIT", dense_limit)
         sim = ns.compile(net, dt=0.01)
         out.append(np.asarray(sim.run(sim.init_params(), x)["b.v"]))
     np.testing.assert_allclose(out[1], out[0], rtol=RTOL, atol=1e-12)

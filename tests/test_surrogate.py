@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from neurosim.surrogate import (
+from neurosim.mechanisms.surrogate import (
     SURROGATES,
     AbstractSurrogate,
     ArcTan,

@@ -1,57 +1,26 @@
-"""Membrane mechanisms: ``Leak``, ``Fire`` and the adapter for jaxley channels.
+"""Channels: ``Leak``, ``Fire`` and ``SpikeSource``.
 
-A channel follows jaxley 0.14's contract, so jaxley's own channels (``HH``, ``Na``,
-``K``, ...) are inserted into a population unchanged:
-
-- ``channel_params``: ``{"<name>_<param>": default}``; ``channel_states`` likewise;
-- ``update_states(states, dt, v, params) -> dict`` (may return ``"v"``: a reset);
-- ``compute_current(states, v, params) -> Array`` in mA/cm², outward-positive;
-- ``init_state(states, v, params, delta_t) -> dict``.
-
-Units (jaxley's): voltage mV, time ms, conductance S/cm², current mA/cm².
+Each is a small frozen dataclass under the :class:`~neurosim.mechanisms.base.Channel`
+contract; jaxley's own channels (``HH``, ``Na``, ``K``, ...) are inserted through
+:mod:`neurosim.mechanisms.jaxley`. Units (jaxley's): voltage mV, time ms,
+conductance S/cm², current mA/cm².
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 import jax.numpy as jnp
 
+from .base import Channel, ChannelStep
 from .surrogate import FastSigmoid
 
-__all__ = [
-    "Fire",
-    "Leak",
-    "SpikeSource",
-    "gleak_to_tau",
-    "spike_state_name",
-    "tau_to_gleak",
-]
-
-
-class _ChannelBase:
-    """What every neurosim channel shares: its current's name, renaming, and an
-    ``init_state`` with nothing to initialise."""
-
-    name: str
-
-    @property
-    def current_name(self) -> str:
-        return f"i_{self.name}"
-
-    def change_name(self, name: str) -> Any:
-        """A copy under another name (its parameter and state keys follow)."""
-        return dataclasses.replace(self, name=name)
-
-    def init_state(self, states, v, params, delta_t):
-        del states, v, params, delta_t
-        return {}
+__all__ = ["Fire", "Leak", "SpikeSource", "gleak_to_tau", "tau_to_gleak"]
 
 
 @dataclass(frozen=True)
-class Leak(_ChannelBase):
+class Leak(Channel):
     """Passive leak current ``i = gLeak (v - eLeak)``.
 
     | parameter     | default | unit   | meaning              |
@@ -75,18 +44,18 @@ class Leak(_ChannelBase):
     def channel_states(self) -> dict[str, float]:
         return {}
 
-    def update_states(self, states, dt, v, params):
-        del states, dt, v, params
-        return {}
+    def update(self, states, v, params, dt, drive=None):
+        del states, v, params, dt, drive
+        return ChannelStep({})
 
-    def compute_current(self, states, v, params):
+    def current(self, states, v, params):
         del states
         p = self.name
         return params[f"{p}_gLeak"] * (v - params[f"{p}_eLeak"])
 
 
 @dataclass(frozen=True)
-class Fire(_ChannelBase):
+class Fire(Channel):
     """Threshold and reset with a surrogate derivative.
 
     At each step, from the start-of-step voltage: ``spike = H(v - vth)`` with
@@ -104,6 +73,8 @@ class Fire(_ChannelBase):
     State ``Fire_spikes`` (0/1) records whether the neuron spiked this step.
     """
 
+    emits_spikes = True
+
     name: str = "Fire"
     vth: float = -50.0
     vreset: float = -70.0
@@ -117,27 +88,37 @@ class Fire(_ChannelBase):
     def channel_states(self) -> dict[str, float]:
         return {f"{self.name}_spikes": 0.0}
 
-    def update_states(self, states, dt, v, params):
-        del states, dt
+    def update(self, states, v, params, dt, drive=None):
+        del states, dt, drive
         p = self.name
-        spike = self.surrogate(v - params[f"{p}_vth"])
+        x = v - params[f"{p}_vth"]
+        spike = self.surrogate(x)
         v_new = v + spike * (params[f"{p}_vreset"] - v)
-        return {"v": v_new, f"{p}_spikes": spike}
+        return ChannelStep(
+            {f"{p}_spikes": spike},
+            v=v_new,
+            spikes=spike,
+            surrogate_grad=self.surrogate.derivative(x),
+        )
 
-    def compute_current(self, states, v, params):
+    def current(self, states, v, params):
         del states, params
         return jnp.zeros_like(v)
 
 
 @dataclass(frozen=True)
-class SpikeSource(_ChannelBase):
+class SpikeSource(Channel):
     """Neurons whose spikes are given: ``run``'s inputs for a population with this
     channel are its spikes per step (0/1, or graded values), not currents.
 
-    At step ``k`` the engine sets ``SpikeSource_spikes`` to input sample ``k``
-    (phase 1 of the step), so synapses from this population see them in the same
-    step. The voltage is left to the other channels (none is needed).
+    At step ``k`` the engine hands input sample ``k`` to this channel (phase 2
+    of the step), which makes it this step's spikes (and ``SpikeSource_spikes``),
+    so synapses from this population see them in the same step. The voltage is
+    left to the other channels (none is needed).
     """
+
+    emits_spikes = True
+    takes_input = True
 
     name: str = "SpikeSource"
 
@@ -149,24 +130,15 @@ class SpikeSource(_ChannelBase):
     def channel_states(self) -> dict[str, float]:
         return {f"{self.name}_spikes": 0.0}
 
-    def drive(self, states, inputs):
-        """Phase 1: the given spikes become this step's spikes."""
-        del states
-        return {f"{self.name}_spikes": inputs}
+    def update(self, states, v, params, dt, drive=None):
+        """The given spikes (``drive``) become this step's spikes."""
+        del states, params, dt
+        spikes = jnp.zeros_like(v) if drive is None else drive
+        return ChannelStep({f"{self.name}_spikes": spikes}, spikes=spikes)
 
-    def update_states(self, states, dt, v, params):
-        del states, dt, v, params
-        return {}
-
-    def compute_current(self, states, v, params):
+    def current(self, states, v, params):
         del states, params
         return jnp.zeros_like(v)
-
-
-def spike_state_name(channel: Any) -> str | None:
-    """The state in which ``channel`` reports spikes (``"<name>_spikes"``), if any."""
-    key = f"{channel.name}_spikes"
-    return key if key in (channel.channel_states or {}) else None
 
 
 def tau_to_gleak(tau_ms: Any, capacitance: Any = 1.0) -> Any:

@@ -29,7 +29,7 @@ much. Example:
 
     >>> import jax
     >>> import jax.numpy as jnp
-    >>> from neurosim.surrogate import FastSigmoid
+    >>> from neurosim.mechanisms.surrogate import FastSigmoid
     >>> spike = FastSigmoid(slope=10.0)
     >>> spike(jnp.array([-0.5, 0.0, 0.5])).tolist()
     [0.0, 1.0, 1.0]
@@ -289,7 +289,7 @@ def get_surrogate(
         TypeError: a parameter the class does not have.
 
     Example:
-        >>> from neurosim.surrogate import get_surrogate
+        >>> from neurosim.mechanisms.surrogate import get_surrogate
         >>> get_surrogate("superspike", slope=5.0)
         FastSigmoid(slope=5.0)
     """
@@ -334,7 +334,7 @@ def heaviside(x: Any, surrogate: str | AbstractSurrogate = "fast_sigmoid") -> ja
 
     Example:
         >>> import jax
-        >>> from neurosim.surrogate import heaviside
+        >>> from neurosim.mechanisms.surrogate import heaviside
         >>> float(jax.grad(lambda x: heaviside(x, "arctan"))(0.0))
         1.0
     """

@@ -1,0 +1,591 @@
+"""Compile a ``Network`` into pure JAX functions: ``prepare``, ``step``, ``run``.
+
+    sim = ns.compile(net, dt=0.025)                 # ms
+    params = sim.init_params(jax.random.key(0))     # {target: {param: array}}
+    state = sim.init_state(params, batch=8)         # steady state
+    prep = sim.prepare(params)                      # per-run constants
+    state, obs = sim.step(prep, state, {"inp": x_t})
+    rec = sim.run(params, {"inp": currents}, t_max=50.0)   # prepare + lax.scan(step)
+    rec["out.v"]                                    # (batch, time, neurons), mV
+
+One step follows jaxley's ``Module.step``: (1) external current; (2) every
+channel's state from the start-of-step voltage (a spiking channel records its
+spikes and resets ``v``); (3) channel currents at the possibly reset voltage,
+linearised in ``v``; (4) synapse states, seeing this step's spikes; (5) synapse
+currents; (6) one voltage solve per population. ``run`` takes
+``int(t_max // dt + 1)`` steps and returns that many samples plus the initial
+state, as ``jaxley.integrate``.
+
+The engine calls mechanisms only through their contract
+(:mod:`neurosim.mechanisms.base`); it knows no mechanism by name.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, Int
+
+from ..mechanisms.base import Presynaptic
+from ..network import POPULATION_PARAMS, Insertion, Network, as_float, unknown
+from . import checks
+from .solvers import SOLVERS
+
+__all__ = ["Observations", "Recording", "Simulator", "StepContext", "StepHook"]
+
+# nA / µm² -> µA / cm²
+NA_PER_UM2 = 1e5
+
+Params = dict[str, dict[str, Array | np.ndarray | float]]
+State = dict[str, dict[str, Array | np.ndarray]]
+
+
+class Observations(NamedTuple):
+    """What one step exposes besides the new state (arrays ``(..., n)``).
+
+    Attributes:
+        v: ``{population: voltage after the solve (mV)}``.
+        spikes: ``{population: this step's spikes}`` for spiking populations.
+        surrogate_grad: ``{population: d spikes / d v}`` (the surrogate
+            derivative) where the spiking channel gives one.
+        pre: ``{projection: presynaptic activity}`` (spikes, or the trace the
+            synapse passes on).
+    """
+
+    v: dict
+    spikes: dict
+    surrogate_grad: dict
+    pre: dict
+
+
+class StepContext(NamedTuple):
+    """What a :class:`StepHook` sees at each step of ``run``."""
+
+    t: Array  # step index
+    inputs: dict  # this step's inputs (with stimuli), ``{population: (..., n)}``
+    state: dict  # the state after the step
+    obs: Observations
+    prepared: dict
+
+
+class StepHook(NamedTuple):
+    """A caller's own state carried through ``run``'s scan (an optax-like pair).
+
+    Attributes:
+        init: ``(prepared, state) -> carry``, before the first step.
+        update: ``(carry, StepContext) -> carry``, after every step.
+    """
+
+    init: Callable[[dict, dict], Any]
+    update: Callable[[Any, StepContext], Any]
+
+
+@functools.partial(
+    jax.tree_util.register_dataclass,
+    data_fields=["traces", "final_state", "status", "hook_state"],
+    meta_fields=[],
+)
+@dataclass(frozen=True)
+class Recording:
+    """What ``Simulator.run`` returns.
+
+    Attributes:
+        traces: ``{"target.state": Float[Array, "batch time n"]}``, one sample per
+            step plus the initial state (the batch axis only when the inputs had one).
+        final_state: the state after the last step (for continuing a run).
+        status: 0 if every recorded value and the final state are finite, else 1
+            (over the whole batch).
+        hook_state: the final carry of ``run(..., hook=...)``, else ``None``.
+    """
+
+    traces: dict[str, Array]
+    final_state: State
+    status: Int[Array, "*batch"]
+    hook_state: Any = None
+
+    def __getitem__(self, key: str) -> Array:
+        if key not in self.traces:
+            raise unknown("recording", key, list(self.traces))
+        return self.traces[key]
+
+
+class _Reads(dict):
+    """A dict that notes which keys a mechanism's ``layout`` looked at."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.read: set = set()
+
+    def __getitem__(self, key: Any) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: Any) -> bool:
+        self.read.add(key)
+        return super().__contains__(key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+
+def _at(x: Array, cells: np.ndarray | None) -> Array:
+    return x if cells is None else x[..., cells]
+
+
+def _add_at(x: Array, cells: np.ndarray | None, y: Array) -> Array:
+    return x + y if cells is None else x.at[..., cells].add(y)
+
+
+def _set_at(x: Array, cells: np.ndarray | None, y: Array) -> Array:
+    if cells is None:
+        return jnp.broadcast_to(y, x.shape).astype(x.dtype)
+    return x.at[..., cells].set(y)
+
+
+@dataclass(frozen=True, eq=False)
+class Simulator:
+    """A compiled network: pure ``init_params``, ``init_state``, ``prepare``,
+    ``step`` and ``run``. Create it with :func:`compile`; it holds a copy of the
+    network, so later edits to the network do not change it.
+
+    Attributes:
+        net: the network (a private copy). dt: step (ms). solver: the voltage
+        update. remat: recompute steps in the backward pass. layouts: per
+        projection, where each synapse state lives (``{state: location}``).
+    """
+
+    net: Network
+    dt: float
+    solver: str
+    remat: bool
+    layouts: dict
+    fixed: dict  # {(target, key): value} that layouts relied on
+    _compiled: dict = field(default_factory=dict, repr=False)
+
+    # ------------------------------------------------------------------ parameters
+    def init_params(self, key: jax.Array | None = None) -> Params:
+        """All parameters as ``{target: {name: array}}``; scalars are shared.
+
+        Initialisers (``ns.normal``, ``ns.uniform``) draw from ``key``: one
+        ``key, sub = jax.random.split(key)`` per initialiser, populations first, then
+        projections, in the order they were added.
+        """
+        params: Params = {}
+        for target, el in self._elements():
+            out = {}
+            for name, value in el.params.items():
+                per_element = self.net.trainable.get((target, name), (False, None))[0]
+                n = self.net.size(target, name)
+                if callable(value):
+                    if key is None:
+                        raise ValueError(
+                            f"key: {target}.{name} has a random initialiser; pass "
+                            "init_params(jax.random.key(seed))."
+                        )
+                    key, sub = jax.random.split(key)
+                    arr = value(sub, (n,), jnp.result_type(float))
+                else:
+                    arr = as_float(value)
+                    if per_element and arr.ndim == 0:
+                        arr = jnp.full((n,), arr)
+                out[name] = arr
+            params[target] = out
+        return params
+
+    def _elements(self):
+        yield from self.net.populations.items()
+        yield from self.net.projections.items()
+
+    # ------------------------------------------------------------------ state
+    def init_state(self, params: Params, batch: int | None = None) -> State:
+        """The initial state: voltages and defaults as set on the network, then
+        every channel's steady state at that voltage (jaxley's ``init_states``).
+
+        Args:
+            params: from ``init_params``.
+            batch: a leading batch axis of this size (default: none).
+        """
+        dtype = jnp.result_type(float)
+        state: State = {}
+        for name, pop in self.net.populations.items():
+            st = {
+                k: jnp.broadcast_to(as_float(v), (self.net.size(name, k),)).astype(
+                    dtype
+                )
+                for k, v in pop.states.items()
+            }
+            for ins in pop.insertions:
+                ch = ins.channel
+                chs = {k: st[k] for k in ch.channel_states}
+                v = _at(st["v"], ins.cells)
+                new = ch.init_state(
+                    chs, v, self._channel_params(params, name, ins), self.dt
+                )
+                for k, val in new.items():
+                    st[k] = jnp.broadcast_to(val, v.shape).astype(dtype)
+            state[name] = st
+        for name, proj in self.net.projections.items():
+            state[name] = {
+                k: jnp.full((proj.conn.size(where),), proj.states[k], dtype)
+                for k, where in self.layouts[name].items()
+            }
+        if batch is not None:
+            if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0:
+                raise ValueError(f"batch: expected a positive integer, got {batch!r}.")
+            state = jax.tree_util.tree_map(
+                lambda x: jnp.broadcast_to(x, (batch, *x.shape)), state
+            )
+        return state
+
+    def _channel_params(self, params: Params, pop: str, ins: Insertion) -> dict:
+        p = params[pop]
+        out = {k: p[k] for k in ins.channel.channel_params}
+        n = self.net.populations[pop].n
+        for k in POPULATION_PARAMS:
+            out[k] = _at(jnp.broadcast_to(as_float(p[k]), (n,)), ins.cells)
+        return out
+
+    # ------------------------------------------------------------------ one step
+    def prepare(self, params: Params) -> dict:
+        """Per-run constants: areas, capacitances, channel parameters and each
+        synapse's :meth:`~neurosim.mechanisms.base.Synapse.prepare` (dense weight
+        matrices, say). Computed once per ``run``, outside the scan."""
+        prep: dict = {}
+        for name, pop in self.net.populations.items():
+            p = params[name]
+            geo = {
+                k: jnp.broadcast_to(as_float(p[k]), (pop.n,)) for k in POPULATION_PARAMS
+            }
+            prep[name] = {
+                "area": 2.0 * jnp.pi * geo["radius"] * geo["length"],
+                "capacitance": geo["capacitance"],
+                "channels": {
+                    ins.channel.name: self._channel_params(params, name, ins)
+                    for ins in pop.insertions
+                },
+            }
+        for name, proj in self.net.projections.items():
+            raw = {k: as_float(v) for k, v in params[name].items()}
+            prep[name] = proj.synapse.prepare(raw, proj.conn, self.layouts[name])
+        return prep
+
+    def step(self, prepared: dict, state: State, inputs_t: Mapping[str, Array]):
+        """One step of the whole network: pure, jit- and grad-able.
+
+        Args:
+            prepared: ``prepare(params)``.
+            state: ``init_state(params, batch)`` or a previous step's state.
+            inputs_t: this step's input per population, ``(..., n)``: current in
+                nA, or spikes for a population whose channel takes input.
+                (``run`` adds ``net.stimulate`` currents; :meth:`stimulus` gives them.)
+
+        Returns:
+            ``(state, observations)``: the new state and :class:`Observations`.
+        """
+        dt = self.dt
+        new: State = {t: dict(s) for t, s in state.items()}
+        lin, const, mid = {}, {}, {}
+        obs = Observations({}, {}, {}, {})
+        for name, pop in self.net.populations.items():
+            p, st = prepared[name], new[name]
+            x = inputs_t.get(name)
+            # (1) external input: a current (nA -> µA/cm²) unless a channel takes it
+            const_ext = 0.0
+            if x is not None and pop.input_channel is None:
+                const_ext = x * NA_PER_UM2 / p["area"]
+            # (2) channel states, all from the start-of-step voltage
+            v0 = v = st["v"]
+            for ins in pop.insertions:
+                ch = ins.channel
+                vs = _at(v0, ins.cells)
+                out = ch.update(
+                    {k: st[k] for k in ch.channel_states},
+                    vs,
+                    p["channels"][ch.name],
+                    dt,
+                    x if ch.takes_input else None,
+                )
+                for k, val in out.states.items():
+                    st[k] = jnp.broadcast_to(val, vs.shape).astype(v0.dtype)
+                if out.v is not None:
+                    v = _set_at(v, ins.cells, out.v)
+                if out.spikes is not None:
+                    obs.spikes[name] = _set_at(
+                        jnp.zeros_like(v0), ins.cells, out.spikes
+                    )
+                if out.surrogate_grad is not None:
+                    obs.surrogate_grad[name] = _set_at(
+                        jnp.zeros_like(v0), ins.cells, out.surrogate_grad
+                    )
+            st["v"] = mid[name] = v
+            # (3) channel currents at the possibly reset voltage, linearised in v
+            lin_ch, const_ch = jnp.zeros_like(v), jnp.zeros_like(v)
+            for ins in pop.insertions:
+                ch = ins.channel
+                chs, chp = {k: st[k] for k in ch.channel_states}, p["channels"][ch.name]
+                vs = _at(v, ins.cells)
+                i0, di = jax.jvp(
+                    lambda vv, ch=ch, chs=chs, chp=chp: jnp.broadcast_to(
+                        ch.current(chs, vv, chp), vv.shape
+                    ),
+                    (vs,),
+                    (jnp.ones_like(vs),),
+                )
+                lin_ch = _add_at(lin_ch, ins.cells, di)
+                const_ch = _add_at(const_ch, ins.cells, di * vs - i0)
+            lin[name] = 1000.0 * lin_ch  # mA/cm² -> µA/cm²
+            const[name] = const_ext + 1000.0 * const_ch
+        # (4) synapse states, seeing this step's spikes; (5) synapse currents
+        for name, proj in self.net.projections.items():
+            syn, conn = proj.synapse, proj.conn
+            pre = Presynaptic(obs.spikes.get(proj.pre), mid[proj.pre])
+            v_post = mid[proj.post]
+            new[name] = {
+                **new[name],
+                **syn.step(new[name], pre, v_post, prepared[name], conn, dt),
+            }
+            g, c = syn.current(new[name], pre, v_post, prepared[name], conn)
+            obs.pre[name] = syn.activity(new[name], pre)
+            scale = NA_PER_UM2 / prepared[proj.post]["area"]
+            if g is not None:
+                lin[proj.post] = lin[proj.post] + g * scale
+            if c is not None:
+                const[proj.post] = const[proj.post] + c * scale
+        # (6) one voltage solve per population
+        solve = SOLVERS[self.solver]
+        for name in self.net.populations:
+            cm = prepared[name]["capacitance"]
+            new[name]["v"] = obs.v[name] = solve(
+                mid[name], lin[name] / cm, const[name] / cm, dt
+            )
+        return new, obs
+
+    def stimulus(self, t: Any) -> dict:
+        """The ``net.stimulate`` currents of step ``t`` (zero past their end),
+        ``{population: (n,)}`` in nA."""
+        out = {}
+        for name, x in self.net.stimuli.items():
+            x = as_float(x)
+            last = x.shape[0] - 1
+            xt = jax.lax.dynamic_index_in_dim(
+                x, jnp.minimum(t, last), 0, keepdims=False
+            )
+            out[name] = jnp.where(t <= last, xt, 0.0)
+        return out
+
+    # ------------------------------------------------------------------ run
+    def n_steps(self, t_max: float) -> int:
+        """Steps taken for ``t_max`` (ms): ``int(t_max // dt + 1)``, as jaxley."""
+        return int(t_max // self.dt + 1)
+
+    def times(self, n_samples: int) -> np.ndarray:
+        """Time (ms) of each recorded sample: ``0, dt, 2 dt, ...``."""
+        return np.arange(n_samples) * self.dt
+
+    def run(
+        self,
+        params: Params,
+        inputs: Mapping[str, Float[Array | np.ndarray, "*batch time _"]] | None = None,
+        *,
+        t_max: float | None = None,
+        record: list[str] | None = None,
+        state: State | None = None,
+        hook: StepHook | None = None,
+    ) -> Recording:
+        """Integrate the network: ``prepare`` then one ``lax.scan`` over ``step``.
+
+        Args:
+            params: from ``init_params`` (possibly updated by training).
+            inputs: per population, ``(batch, time, n)`` or ``(time, n)``: current
+                in nA (or spikes for a spike source); sample ``k`` drives step
+                ``k``. Shorter than the run: padded with zeros (as jaxley);
+                longer: an error.
+            t_max: duration in ms; default: the length of the inputs.
+            record: ``["target.state", ...]``; default: the network's recordings.
+            state: initial state (default ``init_state(params)``, the steady
+                state), unbatched or with the inputs' batch axis.
+            hook: a :class:`StepHook` whose carry rides along the scan; its final
+                value is ``Recording.hook_state``.
+
+        Returns:
+            A :class:`Recording`; traces have shape ``(batch, n_steps + 1, n)``
+            (no batch axis if the inputs had none).
+        """
+        if isinstance(record, str):
+            raise TypeError(
+                f"record: expected a list of 'target.state', got {record!r}; "
+                f"pass record=[{record!r}]."
+            )
+        specs = tuple(record if record is not None else self.net.recordings)
+        if not specs:
+            raise ValueError(
+                "record: nothing to record; call net.record(target, state) or pass "
+                "record=['pop.v']."
+            )
+        resolved = tuple(self._resolve(s) for s in specs)
+        if hook is not None and not isinstance(hook, StepHook):
+            raise TypeError(f"hook: expected a StepHook(init, update), got {hook!r}.")
+        named: list = []  # (name, value) pairs checked for NaN/inf in one go
+        checks.check_params(self.net, params, self.fixed, named)
+        inputs, batch, t_in = checks.check_inputs(self.net, inputs, named)
+        if t_max is None:
+            # Fixed stimuli (net.stimulate) are cut to t_max; inputs must fit in it.
+            lengths = [x.shape[0] for x in self.net.stimuli.values()]
+            if t_in is None and not lengths:
+                raise ValueError("t_max: required when there are no inputs or stimuli.")
+            n_steps = t_in if t_in is not None else max(lengths)
+            if n_steps == 0:
+                raise ValueError("inputs: 0 time samples; expected at least one step.")
+        else:
+            checks.check_positive_number("t_max", t_max, "number of ms")
+            n_steps = self.n_steps(t_max)
+            if t_in is not None and t_in > n_steps:
+                raise ValueError(
+                    f"inputs: {t_in} time samples but t_max={t_max} ms gives {n_steps} "
+                    f"steps of dt={self.dt}; shorten the inputs or raise t_max."
+                )
+        if n_steps > 2**31 - 1:
+            raise ValueError(f"t_max: {t_max} ms is {n_steps} steps; too many.")
+        if state is not None:
+            ref = jax.eval_shape(self.init_state, params)
+            shapes = jax.tree_util.tree_map(lambda s: s.shape, ref)
+            checks.check_state(state, shapes, batch, named)
+        checks.check_finite(named)
+        key = (specs, resolved, n_steps, batch is not None, hook, state is None)
+        if key not in self._compiled:
+            self._compiled[key] = jax.jit(
+                functools.partial(self._run, resolved, n_steps, batch is not None, hook)
+            )
+        return self._compiled[key](params, inputs, state)
+
+    def _resolve(self, spec: str) -> tuple[str, str]:
+        target, key = self.net.check_record(spec)
+        if target in self.net.projections and key not in self.layouts[target]:
+            raise ValueError(
+                f"record {spec!r}: this synapse stores no {key!r} here (with these "
+                "parameters it equals the presynaptic spikes); record "
+                f"'{self.net.projections[target].pre}.spikes' instead."
+            )
+        return target, key
+
+    def _run(self, resolved, n_steps, batched, hook, params, inputs, state):
+        if not batched:  # one sample: a batch of one, squeezed at the end
+            inputs = {k: x[None] for k, x in inputs.items()}
+        batch = next(iter(inputs.values())).shape[0] if inputs else 1
+        prep = self.prepare(params)
+        if state is None:
+            state = self.init_state(params, batch=batch)
+        else:
+            ref = self.init_state(params)
+            state = jax.tree_util.tree_map(
+                lambda x, r: jnp.broadcast_to(as_float(x), (batch, *r.shape)),
+                state,
+                ref,
+            )
+        carry0 = (state, None if hook is None else hook.init(prep, state))
+
+        def inputs_at(t):
+            """Step ``t``'s inputs (zero past their end) plus stimuli, ``(batch, n)``."""
+            out = dict(self.stimulus(t))
+            for name, x in inputs.items():
+                last = x.shape[1] - 1
+                xt = jax.lax.dynamic_index_in_dim(
+                    x, jnp.minimum(t, last), axis=1, keepdims=False
+                )
+                xt = jnp.where(t <= last, xt, 0.0)
+                out[name] = xt + out[name] if name in out else xt
+            return {
+                k: jnp.broadcast_to(x, (batch, self.net.populations[k].n))
+                for k, x in out.items()
+            }
+
+        # each step is vmapped over the batch (the same numbers, sample by sample,
+        # as an unbatched run; XLA batches the matrix products)
+        step_batch = jax.vmap(self.step, in_axes=(None, 0, 0))
+
+        def body(carry, t):
+            st, h = carry
+            x_t = inputs_at(t)
+            st, obs = step_batch(prep, st, x_t)
+            if hook is not None:
+                h = hook.update(h, StepContext(t, x_t, st, obs, prep))
+            return (st, h), tuple(_pick(st, obs, r) for r in resolved)
+
+        step = jax.checkpoint(body) if self.remat else body
+        (final, h), outs = jax.lax.scan(step, carry0, jnp.arange(n_steps))
+        traces = {}
+        for spec, r, out in zip(self._specs_of(resolved), resolved, outs, strict=True):
+            first = (
+                _pick(state, None, r) if r[1] != "spikes" else jnp.zeros_like(out[0])
+            )
+            traces[spec] = jnp.concatenate(
+                [first[:, None].astype(out.dtype), jnp.swapaxes(out, 0, 1)], axis=1
+            )
+        leaves = jax.tree_util.tree_leaves((traces, final))
+        finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
+        status = jnp.where(finite, 0, 1).astype(jnp.int32)
+        if not batched:
+            squeeze = functools.partial(jax.tree_util.tree_map, lambda x: x[0])
+            traces, final = squeeze(traces), squeeze(final)
+        return Recording(traces, final, status, h)
+
+    @staticmethod
+    def _specs_of(resolved):
+        return [f"{t}.{k}" for t, k in resolved]
+
+
+def _pick(state: State, obs: Observations | None, resolved: tuple[str, str]) -> Array:
+    target, key = resolved
+    if key == "spikes" and obs is not None:
+        return obs.spikes[target]
+    return state[target][key]
+
+
+def compile(  # noqa: A001 - the design's verb
+    net: Network,
+    dt: float = 0.025,
+    *,
+    solver: str = "bwd_euler",
+    remat: bool = False,
+) -> Simulator:
+    """Compile ``net`` into a :class:`Simulator`.
+
+    Args:
+        net: the network description.
+        dt: time step in ms (> 0).
+        solver: ``"bwd_euler"`` (default, as jaxley), ``"fwd_euler"``, ``"exp_euler"``.
+        remat: recompute each step in the backward pass (``jax.checkpoint``) so
+            memory grows slowly with the number of steps.
+    """
+    if not isinstance(net, Network):
+        raise TypeError(f"net: expected a neurosim Network, got {type(net)}.")
+    dt = checks.check_positive_number("dt", dt, "number of ms")
+    if not isinstance(remat, bool):
+        raise TypeError(f"remat: expected True or False, got {remat!r}.")
+    if solver not in SOLVERS:
+        raise unknown("solver", str(solver), list(SOLVERS), "solver: ")
+    if not net.populations:
+        raise ValueError("net: the network has no populations.")
+    net = net.copy()
+    layouts, fixed = {}, {}
+    for name, proj in net.projections.items():
+        per_element, values = {}, _Reads()
+        for k, value in proj.params.items():
+            trainable = net.trainable.get((name, k))
+            per_element[k] = bool(
+                callable(value)
+                or np.ndim(value) > 0
+                or (trainable is not None and trainable[0])
+            )
+            if trainable is None and np.ndim(value) == 0 and not callable(value):
+                dict.__setitem__(values, k, float(value))
+        layouts[name] = dict(proj.synapse.layout(proj.conn, per_element, values, dt))
+        fixed.update({(name, k): values[k] for k in values.read if k in dict(values)})
+    return Simulator(net, dt, solver, remat, layouts, fixed)

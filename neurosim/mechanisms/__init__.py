@@ -1,0 +1,2 @@
+"""Mechanisms: the channel and synapse contract (:mod:`.base`), neurosim's
+channels and synapses, surrogate spike functions, and the jaxley adapter."""

@@ -1,0 +1,302 @@
+"""The mechanism contract: what a channel and a synapse give the engine.
+
+This page is the one place the contract is written. The engine
+(:mod:`neurosim.engine`) calls only the methods below; it never reads a
+mechanism's parameter names, never tests for a role with ``hasattr`` and never
+formats a mechanism's keys. A new channel, synapse, delay line or plasticity
+trace is an added subclass.
+
+**Keys.** A mechanism declares its parameters and states as dicts of defaults
+whose keys carry its name, as in jaxley (``{"Leak_gLeak": 1e-4}``); those keys
+are what users pass to ``net.set`` and find in ``params`` and ``state``.
+
+**Channel** (per compartment that carries it). Each step, from the start-of-step
+voltage, :meth:`Channel.update` returns a :class:`ChannelStep`: the new states,
+optionally a reset voltage, and, for a channel that initiates spikes, this step's
+spikes and their surrogate derivative. The engine then calls
+:meth:`Channel.current` (mA/cm², outward-positive) at the possibly reset
+voltage and linearises it in ``v`` for the voltage solve.
+:meth:`Channel.init_state` gives the steady state at a voltage (jaxley's
+``init_states``). Static roles are class variables: ``emits_spikes`` (the
+population's spikes come from this channel) and ``takes_input`` (``run``'s input
+for the population is handed to ``update`` as ``drive`` instead of being
+injected as a current).
+
+**Synapse** (per projection). :meth:`Synapse.layout` says, at compile time, where
+each state lives (:data:`PRE`: per presynaptic cell, :data:`EDGE`: per edge,
+:data:`POST`: per postsynaptic cell) and may leave a state out (a trace that
+equals the spikes needs none). :meth:`Synapse.prepare` turns parameters into
+per-run constants once per run (a dense weight matrix, say). Each step
+:meth:`Synapse.step` advances the states from a :class:`Presynaptic` value
+(this step's spikes, the presynaptic voltage) and the postsynaptic voltage, and
+:meth:`Synapse.current` returns ``(g, c)`` per postsynaptic cell (µS, nA) such
+that the synaptic current is ``I = g * v_post - c``, which the engine adds to
+the linearised membrane equation.
+
+Every array handed to a mechanism may carry leading batch axes; parameters are
+scalars or one value per element and broadcast against them.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = [
+    "DENSE_LIMIT",
+    "EDGE",
+    "POST",
+    "PRE",
+    "Channel",
+    "ChannelStep",
+    "Connectivity",
+    "Prepared",
+    "Presynaptic",
+    "Synapse",
+    "dense_matrix",
+    "edges_to_post",
+]
+
+# Where a synapse state lives.
+PRE = "pre"  # one value per presynaptic cell
+EDGE = "edge"  # one value per edge
+POST = "post"  # one value per postsynaptic cell
+LOCATIONS = (PRE, EDGE, POST)
+
+# Projections with at most this many (n_pre * n_post) entries get a dense weight
+# matrix, so their current is one matrix product per step; larger sparse ones
+# sum over their edge list.
+DENSE_LIMIT = 4_000_000
+
+
+class ChannelStep(NamedTuple):
+    """What :meth:`Channel.update` returns.
+
+    Attributes:
+        states: the channel's new states (keys as in ``channel_states``).
+        v: a voltage reset (mV), or ``None`` to leave ``v`` alone.
+        spikes: this step's spikes (0/1, or graded), for a channel with
+            ``emits_spikes``; else ``None``.
+        surrogate_grad: the surrogate derivative of ``spikes`` with respect to
+            ``v`` at this step, for online learning rules; else ``None``.
+    """
+
+    states: dict
+    v: Any = None
+    spikes: Any = None
+    surrogate_grad: Any = None
+
+
+class _Named:
+    name: str
+
+    def change_name(self, name: str) -> Any:
+        """A copy under another name (its parameter and state keys follow)."""
+        return dataclasses.replace(self, name=name)
+
+
+class Channel(_Named, abc.ABC):
+    """A membrane mechanism inserted in compartments.
+
+    Subclasses are frozen dataclasses with a ``name`` field. Units: mV, ms,
+    S/cm² (conductances), mA/cm² (currents, outward-positive).
+    """
+
+    emits_spikes: ClassVar[bool] = False
+    takes_input: ClassVar[bool] = False
+
+    @property
+    @abc.abstractmethod
+    def channel_params(self) -> dict[str, float]:
+        """``{"<name>_<param>": default}``."""
+
+    @property
+    @abc.abstractmethod
+    def channel_states(self) -> dict[str, float]:
+        """``{"<name>_<state>": default}``."""
+
+    @property
+    def current_name(self) -> str:
+        return f"i_{self.name}"
+
+    def init_state(self, states: dict, v: Any, params: dict, dt: float) -> dict:
+        """Steady states at voltage ``v`` (only the states that change)."""
+        del states, v, params, dt
+        return {}
+
+    @abc.abstractmethod
+    def update(
+        self, states: dict, v: Any, params: dict, dt: float, drive: Any = None
+    ) -> ChannelStep:
+        """One step from the start-of-step voltage ``v``.
+
+        Args:
+            states: this channel's states. v: mV. params: this channel's
+                parameters plus ``radius``, ``length`` (µm) and ``capacitance``
+                (µF/cm²). dt: ms.
+            drive: this step's input of the population when the class sets
+                ``takes_input``, else ``None``.
+        """
+
+    @abc.abstractmethod
+    def current(self, states: dict, v: Any, params: dict) -> Any:
+        """Membrane current density in mA/cm², outward-positive."""
+
+
+@dataclass(frozen=True, eq=False)
+class Connectivity:
+    """The static wiring of a projection (indices within the populations).
+
+    Attributes:
+        n_pre, n_post: cells in the pre- and postsynaptic populations.
+        pre_idx, post_idx: ``(n_edges,)`` int arrays; edge ``k`` runs from cell
+            ``pre_idx[k]`` to cell ``post_idx[k]``.
+        all_to_all: every pair, edges pre-major (edge ``i * n_post + j``).
+    """
+
+    n_pre: int
+    n_post: int
+    pre_idx: np.ndarray
+    post_idx: np.ndarray
+    all_to_all: bool
+
+    @property
+    def n_edges(self) -> int:
+        return int(self.pre_idx.size)
+
+    def size(self, location: str) -> int:
+        """Number of values a state at ``location`` holds."""
+        return {PRE: self.n_pre, EDGE: self.n_edges, POST: self.n_post}[location]
+
+    @property
+    def fits_dense(self) -> bool:
+        """Whether a dense ``(n_pre, n_post)`` weight matrix is within the limit."""
+        return self.n_pre * self.n_post <= DENSE_LIMIT
+
+
+class Presynaptic(NamedTuple):
+    """What a synapse sees of its presynaptic population at this step.
+
+    Attributes:
+        spikes: this step's spikes ``(..., n_pre)``, or ``None`` when the
+            population emits none.
+        v: the voltage (mV) at each cell's spike-initiation compartment after
+            the channel phase of this step, ``(..., n_pre)``.
+    """
+
+    spikes: Any
+    v: Any
+
+
+class Synapse(_Named, abc.ABC):
+    """A projection's mechanism: states, a step, a current on the postsynaptic
+    cells. Subclasses are frozen dataclasses with a ``name`` field. Units: µS,
+    nA (outward-positive), mV, ms."""
+
+    needs_spikes: ClassVar[bool] = False
+
+    @property
+    @abc.abstractmethod
+    def synapse_params(self) -> dict[str, float]:
+        """``{"<name>_<param>": default}``."""
+
+    @property
+    @abc.abstractmethod
+    def synapse_states(self) -> dict[str, float]:
+        """``{"<name>_<state>": default}``."""
+
+    def layout(
+        self, conn: Connectivity, per_element: dict[str, bool], fixed: dict, dt: float
+    ) -> dict[str, str]:
+        """Where each state lives, decided at compile time.
+
+        Args:
+            conn: the wiring. per_element: for each parameter, whether it has one
+                value per edge. fixed: the values of the parameters that are not
+                trainable (static; absent for trainable ones). dt: ms.
+
+        Returns:
+            ``{state: PRE | EDGE | POST}``; a state left out is not stored.
+            Default: every state per edge.
+        """
+        del conn, per_element, fixed, dt
+        return {k: EDGE for k in self.synapse_states}
+
+    def prepare(self, params: dict, conn: Connectivity, layout: dict) -> Any:
+        """Per-run constants from the parameters (default: the parameters)."""
+        del conn, layout
+        return params
+
+    @abc.abstractmethod
+    def step(
+        self,
+        states: dict,
+        pre: Presynaptic,
+        v_post: Any,
+        prepared: Any,
+        conn: Connectivity,
+        dt: float,
+    ) -> dict:
+        """The states after this step (``v_post``: ``(..., n_post)`` mV)."""
+
+    @abc.abstractmethod
+    def current(
+        self, states: dict, pre: Presynaptic, v_post: Any, prepared: Any, conn
+    ) -> tuple[Any, Any]:
+        """``(g, c)`` per postsynaptic cell, ``(..., n_post)`` in µS and nA, such
+        that the synaptic current is ``I = g * v_post - c`` (outward-positive)."""
+
+    def activity(self, states: dict, pre: Presynaptic) -> Any:
+        """The presynaptic activity this synapse passes on (default: spikes)."""
+        del states
+        return pre.spikes
+
+
+def edges_to_post(values: Any, conn: Connectivity) -> Any:
+    """Sum per-edge values ``(..., n_edges)`` onto the postsynaptic cells."""
+    summed = jax.ops.segment_sum(
+        jnp.moveaxis(values, -1, 0), conn.post_idx, conn.n_post
+    )
+    return jnp.moveaxis(summed, 0, -1)
+
+
+def dense_matrix(per_edge: Any, conn: Connectivity) -> Any:
+    """Per-edge values as an ``(n_pre, n_post)`` matrix (summing duplicates)."""
+    w = jnp.broadcast_to(per_edge, (conn.n_edges,))
+    if conn.all_to_all:
+        return w.reshape(conn.n_pre, conn.n_post)
+    return (
+        jnp.zeros((conn.n_pre, conn.n_post), w.dtype)
+        .at[conn.pre_idx, conn.post_idx]
+        .add(w)
+    )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Per-run constants of a mechanism: arrays (traced) and static choices.
+
+    ``static`` is a tuple of ``(name, value)`` pairs known at compile time (a
+    layout choice, say); it is pytree metadata, so it may steer Python code.
+    """
+
+    arrays: dict
+    static: tuple = ()
+
+    def __getitem__(self, key: str) -> Any:
+        return self.arrays[key]
+
+    def flag(self, key: str) -> Any:
+        return dict(self.static)[key]
+
+
+jax.tree_util.register_dataclass(
+    Prepared, data_fields=["arrays"], meta_fields=["static"]
+)
+

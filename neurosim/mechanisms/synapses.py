@@ -1,0 +1,131 @@
+"""Spike-driven synapses: ``SpikeSynapse`` (jaxley's 1.0.0 branch).
+
+A synapse follows the :class:`~neurosim.mechanisms.base.Synapse` contract; jaxley's
+own synapses (``IonotropicSynapse``, ...) are connected through
+:mod:`neurosim.mechanisms.jaxley`. Synaptic currents are in nA,
+outward-positive (as every jaxley synapse current): a positive current-based
+weight inhibits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .base import (
+    EDGE,
+    PRE,
+    Connectivity,
+    Prepared,
+    Presynaptic,
+    Synapse,
+    dense_matrix,
+    edges_to_post,
+)
+
+__all__ = ["SpikeSynapse"]
+
+# A fixed decay with |s_decay * dt - 1| below this makes the trace the spikes.
+IDENTITY_TOL = 1e-12
+
+
+@dataclass(frozen=True)
+class SpikeSynapse(Synapse):
+    """Synapse for networks of spiking (``Fire``) neurons.
+
+    Per presynaptic neuron a trace ``s`` is set to 1 when the presynaptic neuron
+    spiked this step (set, not incremented); otherwise ``s <- s - s_decay * s * dt``
+    (forward Euler, ``s_decay`` in 1/ms). This is the ``SpikeSynapse`` of jaxley's
+    1.0.0 branch.
+
+    The current on the postsynaptic membrane (nA, outward-positive) is
+
+    - current-based (default, jaxley's): ``I = gS * s``, so ``gS > 0`` **inhibits**
+      and ``gS < 0`` excites;
+    - ``conductance=True``: ``I = gS * s * (v_post - e_syn)``.
+
+    | parameter              | default | unit | meaning                       |
+    |------------------------|---------|------|-------------------------------|
+    | ``SpikeSynapse_gS``    | 1e-4    | µS   | synaptic weight (conductance) |
+    | ``SpikeSynapse_s_decay``| 10.0   | 1/ms | decay rate of the trace       |
+    | ``SpikeSynapse_e_syn`` | 0.0     | mV   | reversal (conductance form)   |
+
+    Where the trace lives is decided at compile time: with a shared ``s_decay``
+    one trace per presynaptic neuron; with one ``s_decay`` per edge one trace per
+    edge; with a fixed (not trainable) shared ``s_decay`` and ``s_decay * dt = 1``
+    the trace equals this step's spikes and is not stored at all.
+    """
+
+    needs_spikes = True
+
+    name: str = "SpikeSynapse"
+    gS: float = 1e-4
+    s_decay: float = 10.0
+    conductance: bool = False
+    e_syn: float = 0.0
+
+    @property
+    def synapse_params(self) -> dict[str, float]:
+        p = self.name
+        out = {f"{p}_gS": self.gS, f"{p}_s_decay": self.s_decay}
+        if self.conductance:
+            out[f"{p}_e_syn"] = self.e_syn
+        return out
+
+    @property
+    def synapse_states(self) -> dict[str, float]:
+        return {f"{self.name}_s": 0.0}
+
+    def trace(self, s, spikes, s_decay, dt):
+        """One step of the trace: ``s <- 1`` on a spike, else ``s - s_decay*s*dt``."""
+        return spikes + (1.0 - spikes) * (s - s_decay * s * dt)
+
+    def layout(self, conn, per_element, fixed, dt):
+        del conn
+        key, decay = f"{self.name}_s", f"{self.name}_s_decay"
+        if per_element[decay]:
+            return {key: EDGE}
+        if decay in fixed and abs(fixed[decay] * dt - 1.0) < IDENTITY_TOL:
+            return {}  # the trace is the spike train
+        return {key: PRE}
+
+    def prepare(self, params, conn: Connectivity, layout) -> Prepared:
+        p = self.name
+        where = layout.get(f"{p}_s")
+        dense = where != EDGE and conn.fits_dense
+        arrays = {"s_decay": params[f"{p}_s_decay"]}
+        weights = {"G": params[f"{p}_gS"]}
+        if self.conductance:
+            weights["GE"] = params[f"{p}_gS"] * params[f"{p}_e_syn"]
+        for k, w in weights.items():
+            arrays[k] = dense_matrix(w, conn) if dense else w
+        return Prepared(arrays, (("where", where), ("dense", dense)))
+
+    def step(self, states, pre: Presynaptic, v_post, prepared, conn, dt):
+        del v_post
+        key = f"{self.name}_s"
+        where = prepared.flag("where")
+        if where is None:
+            return {}
+        spikes = pre.spikes[..., conn.pre_idx] if where == EDGE else pre.spikes
+        return {key: self.trace(states[key], spikes, prepared["s_decay"], dt)}
+
+    def activity(self, states, pre):
+        return states.get(f"{self.name}_s", pre.spikes)
+
+    def current(self, states, pre, v_post, prepared, conn):
+        del v_post
+        s = self.activity(states, pre)
+        if prepared.flag("dense"):
+            g = s @ prepared["G"]
+            c = s @ prepared["GE"] if self.conductance else None
+        else:
+            s_edge = s if prepared.flag("where") == EDGE else s[..., conn.pre_idx]
+            g = edges_to_post(prepared["G"] * s_edge, conn)
+            c = (
+                edges_to_post(prepared["GE"] * s_edge, conn)
+                if self.conductance
+                else None
+            )
+        if self.conductance:  # I = g (v - e): slope g, constant g e
+            return g, c
+        return None, -g  # I = g s: a constant outward current
