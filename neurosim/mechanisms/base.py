@@ -61,6 +61,7 @@ __all__ = [
     "Synapse",
     "dense_matrix",
     "edges_to_post",
+    "project",
 ]
 
 # Where a synapse state lives.
@@ -300,3 +301,11 @@ jax.tree_util.register_dataclass(
     Prepared, data_fields=["arrays"], meta_fields=["static"]
 )
 
+
+def project(values: Any, weights: Any, conn: Connectivity, dense: bool) -> Any:
+    """Presynaptic values ``(..., n_pre)`` through the projection's weights onto
+    the postsynaptic cells, ``(..., n_post)``: one matrix product with a dense
+    ``(n_pre, n_post)`` matrix, else a sum over the edges (per-edge weights)."""
+    if dense:
+        return values @ weights
+    return edges_to_post(weights * values[..., conn.pre_idx], conn)
