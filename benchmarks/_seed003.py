@@ -35,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import neurosim as ns
+from neurosim.examples import seed003_network
 
 SEED = 1701
 N_IN, N_HID, N_OUT = 100, 4, 2
@@ -74,23 +75,9 @@ def make_data(batch: int) -> tuple[jax.Array, jax.Array]:
 
 # --------------------------------------------------------------------------- neurosim
 def build_neurosim() -> tuple[ns.Simulator, dict]:
-    """The seed circuit in neurosim and its parameters from ``key(1701)``."""
-    net = ns.Network()
-    for name, n, fire in (
-        ("inp", N_IN, True),
-        ("hid", N_HID, True),
-        ("out", N_OUT, False),
-    ):
-        channels = [ns.Leak(gLeak=G_LEAK, eLeak=V_RESET)]
-        if fire:
-            channels.append(ns.Fire(vth=V_TH, vreset=V_RESET))
-        net.add_population(name, n, channels, length=LENGTH, radius=1.0, v=V_RESET)
-    net.connect("inp", "hid", ns.SpikeSynapse())
-    net.connect("hid", "out", ns.SpikeSynapse())
-    net.set("inp->hid", "SpikeSynapse_gS", ns.normal(0.0, 10.0))
-    net.set("hid->out", "SpikeSynapse_gS", ns.normal(0.0, 10.0))
-    net.record("out", "v")
-    sim = ns.compile(net, dt=DT)
+    """The seed circuit in neurosim (``neurosim.examples.seed003_network``) and
+    its parameters from ``key(1701)``."""
+    sim = ns.compile(seed003_network(N_IN, N_HID, N_OUT), dt=DT)
     return sim, sim.init_params(jax.random.key(SEED))
 
 

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # ann.py beside this script
 
 
 def _network(metrics: dict) -> str:
@@ -67,7 +68,10 @@ def _row(metrics: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ann import mnist_baseline
+
     from neurosim.tasks import TASKS, run_task
+    from neurosim.tasks.config import quick as quick_config
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", choices=sorted(TASKS), default=None)
@@ -97,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
             data=args.data if name == "shd" else None,
             progress=False,
         )
+        if name == "mnist":  # the ANN baseline on the same split
+            task = TASKS[name]
+            cfg = quick_config(task.defaults) if args.quick else task.defaults
+            metrics.update(mnist_baseline(cfg, task.load(cfg, None), quick=args.quick))
         rows.append(_row(metrics))
         print(rows[-1], file=sys.stderr, flush=True)
     import jax

@@ -143,9 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, task in sorted(TASKS.items()):
             print(f"{name:8s} {task.describe()}")
             if args.all:
-                print(f"{'':8s} {json.dumps(task.defaults)}")
+                print(f"{'':8s} {json.dumps(task.defaults.to_dict())}")
         return 0
-    from .tasks import TASKS, TaskDataError, run_task
+    from .tasks import TASKS, TaskDataError, TaskDependencyError, run_task
 
     overrides = {
         "epochs": args.epochs,
@@ -156,12 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     overrides = {k: v for k, v in overrides.items() if v is not None}
     overrides.update(args.set)
-    unknown = sorted(set(overrides) - set(TASKS[args.task].defaults))
-    if unknown:
-        parser.error(
-            f"train {args.task}: no setting {', '.join(unknown)}; the settings are "
-            f"{', '.join(sorted(TASKS[args.task].defaults))}"
-        )
+    try:  # the settings' own checks, before anything is loaded or trained
+        TASKS[args.task].configure(overrides)
+    except (TypeError, ValueError) as err:
+        parser.error(f"train {args.task}: {err}")
     try:
         metrics = run_task(
             args.task,
@@ -171,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             overrides=overrides,
             progress=not args.no_progress,
         )
-    except TaskDataError as err:
+    except (TaskDataError, TaskDependencyError) as err:
         parser.print_usage(sys.stderr)
         print(f"neurosim train {args.task}: {err}", file=sys.stderr)
         return 2

@@ -4,7 +4,7 @@
 ``SpikeSynapse`` (gS ~ N(0, 10) µS, decay 10/ms), dt = 1e-3 ms, t_max = 0.2 ms,
 a fixed batch of 256 Poisson samples with random binary labels (seed 1701),
 500 epochs of Adam(0.1) on the max-voltage cross-entropy, in float64 as the
-seed ran it.
+seed ran it. The circuit is :func:`neurosim.examples.seed003_network`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import jax
 import numpy as np
@@ -19,69 +20,90 @@ import optax
 
 from .datasets import toy
 from .engine import Simulator, compile
+from .examples import SEED003_DT, SEED003_SEED, SEED003_T_MAX, seed003_network
 from .io import save_params
-from .layers import LENGTH_UNIT_AREA
-from .mechanisms.channels import Fire, Leak
-from .mechanisms.synapses import SpikeSynapse
-from .network import Network, normal
-from .train import Objective, evaluate, fit
+from .train import FitResult, Objective, evaluate, fit
 
-__all__ = ["build_seed003", "run_demo"]
+__all__ = ["fit_seed003", "run_demo"]
 
-DT, T_MAX, SEED = 1e-3, 0.2, 1701
+N_SHOWN = 4  # samples drawn in output_voltages.png
 
 
-def build_seed003(
-    n_input: int = 100, n_hidden: int = 4, n_output: int = 2
-) -> Simulator:
-    """The seed-003 circuit, compiled (output voltages recorded, gS trainable)."""
-    net = Network()
-    for name, n, fire in (
-        ("inp", n_input, True),
-        ("hid", n_hidden, True),
-        ("out", n_output, False),
-    ):
-        channels = [Leak(gLeak=0.01, eLeak=0.0)] + (
-            [Fire(vth=1.0, vreset=0.0)] if fire else []
-        )
-        net.add_population(
-            name, n, channels, length=LENGTH_UNIT_AREA, radius=1.0, v=0.0
-        )
-    for pre, post in (("inp", "hid"), ("hid", "out")):
-        proj = net.connect(pre, post, SpikeSynapse())
-        net.set(proj, "SpikeSynapse_gS", normal(0.0, 10.0))
-        net.make_trainable(proj, "SpikeSynapse_gS", per_element=True)
-    net.record("out", "v")
-    return compile(net, dt=DT)
+def fit_seed003(
+    x: Any,
+    y: Any,
+    *,
+    n_hidden: int = 4,
+    epochs: int = 500,
+    lr: float = 0.1,
+    batch_size: int | None = None,
+    seed: int = SEED003_SEED,
+    progress: bool = True,
+) -> tuple[Simulator, FitResult]:
+    """Fit the seed-003 circuit's conductances with Adam on the max-voltage loss.
+
+    Call it inside ``jax.enable_x64(True)`` to run in float64, as the seed did.
+
+    Args:
+        x: input currents, nA, ``(batch, 200, n_input)``.
+        y: labels 0 or 1, ``(batch,)``.
+        n_hidden: hidden neurons.
+        epochs: epochs.
+        lr: Adam's learning rate.
+        batch_size: samples per batch (default: the whole batch, as the seed).
+        seed: draws the weights (``jax.random.key(seed)``) and the batch order.
+        progress: show a progress bar.
+
+    Returns:
+        ``(sim, result)``: the compiled circuit and ``neurosim.fit``'s result.
+    """
+    net = seed003_network(np.shape(x)[-1], n_hidden)
+    sim = compile(net, dt=SEED003_DT)
+    result = fit(
+        sim,
+        sim.init_params(jax.random.key(seed)),
+        x,
+        y,
+        input="inp",
+        objective=Objective("max_voltage"),
+        optimizer=optax.adam(lr),
+        epochs=epochs,
+        batch_size=batch_size or len(x),
+        seed=seed,
+        t_max=SEED003_T_MAX,
+        progress=progress,
+    )
+    return sim, result
 
 
 def run_demo(
     out: str | Path = "neurosim-demo", epochs: int = 500, progress: bool = True
 ) -> dict:
-    """Train the seed-003 circuit and write metrics, figures and parameters to ``out``."""
+    """Train the seed-003 circuit and write its outputs to ``out``.
+
+    Writes ``metrics.json``, ``training_curve.png``, ``output_voltages.png``
+    (one panel per sample: both outputs, the label and the prediction) and
+    ``params.npz``.
+
+    Args:
+        out: output folder (created).
+        epochs: epochs of Adam(0.1) on the full batch of 256.
+        progress: show a progress bar.
+
+    Returns:
+        The metrics written to ``out/metrics.json``.
+    """
     from . import plot  # matplotlib only when figures are written
 
     t0 = time.perf_counter()
+    objective = Objective("max_voltage")
     with jax.enable_x64(True):
-        task = toy(seed=SEED)
-        sim = build_seed003()
-        params = sim.init_params(jax.random.key(SEED))
+        task = toy(seed=SEED003_SEED)
         x, y = np.asarray(task.currents), np.asarray(task.labels)
-        result = fit(
-            sim,
-            params,
-            x,
-            y,
-            input="inp",
-            objective=Objective("max_voltage"),
-            optimizer=optax.adam(0.1),
-            epochs=epochs,
-            batch_size=len(x),
-            t_max=T_MAX,
-            progress=progress,
-        )
-        final = evaluate(sim, result.params, x, y, input="inp", t_max=T_MAX)
-        v = np.asarray(sim.run(result.params, {"inp": x[:4]}, t_max=T_MAX)["out.v"])
+        sim, result = fit_seed003(x, y, epochs=epochs, progress=progress)
+        final = evaluate(sim, result.params, x, y, input="inp", t_max=SEED003_T_MAX)
+        rec = sim.run(result.params, {"inp": x[:N_SHOWN]}, t_max=SEED003_T_MAX)
+        v, pred = np.asarray(rec["out.v"]), np.asarray(objective.predict(rec))
     wall = time.perf_counter() - t0
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -95,21 +117,13 @@ def run_demo(
         "loss_after_last_update": final["loss"],
         "epochs": epochs,
         "wall_seconds": round(wall, 2),
-        "seed": SEED,
+        "seed": SEED003_SEED,
         "dtype": "float64",
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     plot.save(plot.training_curves(result.history), out / "training_curve.png")
-    fig_ax = None
-    for i in range(v.shape[0]):
-        fig_ax = plot.voltage_traces(
-            v,
-            sample=i,
-            dt=DT,
-            labels=[f"sample {i}: class 0", f"sample {i}: class 1"],
-            ax=fig_ax,
-        )
-    fig_ax.set_title("output voltages after training (4 samples)")
-    plot.save(fig_ax, out / "output_voltages.png")
+    fig = plot.output_panels(v, y[:N_SHOWN], pred, dt=SEED003_DT)
+    fig.suptitle(f"output voltages after {epochs} epochs (predicted: the higher peak)")
+    plot.save(fig, out / "output_voltages.png")
     save_params(out / "params.npz", result.params)
     return metrics

@@ -152,6 +152,69 @@ def voltage_traces(
     return ax
 
 
+def output_panels(
+    v: Float[npt.ArrayLike, "batch time outputs"],
+    labels: Int[npt.ArrayLike, " batch"],
+    predictions: Int[npt.ArrayLike, " batch"],
+    *,
+    dt: float,
+    n_cols: int = 2,
+) -> Figure:
+    """One small panel per sample: every output neuron, the label and the prediction.
+
+    Output ``k`` has the same colour in every panel. The predicted output's
+    trace is drawn thick with its peak starred; the title gives the label and
+    the prediction, green when they agree and red when not.
+
+    Args:
+        v: output voltages in mV, ``(batch, time, outputs)``; one panel per sample.
+        labels: the true class of each sample, ``(batch,)``.
+        predictions: the predicted class (output index) of each sample, ``(batch,)``.
+        dt: time step in ms.
+        n_cols: panels per row.
+
+    Returns:
+        The Figure.
+    """
+    v = np.asarray(v, dtype=float)
+    if v.ndim != 3:
+        raise _fail("v", f"shape {v.shape}", "(batch, time, outputs)")
+    labels, predictions = (np.ravel(np.asarray(a)) for a in (labels, predictions))
+    for name, a in (("labels", labels), ("predictions", predictions)):
+        if a.shape != (v.shape[0],):
+            raise _fail(name, f"shape {a.shape}", f"({v.shape[0]},), one per sample")
+    if not (_is_int(n_cols) and n_cols >= 1):
+        raise _fail("n_cols", repr(n_cols), "a positive integer")
+    n_rows = -(-v.shape[0] // n_cols)
+    fig, axes = plt.subplots(
+        n_rows, n_cols, figsize=(3.6 * n_cols, 2.4 * n_rows), sharex=True,
+        sharey=True, layout="constrained", squeeze=False,
+    )  # fmt: skip
+    t = _time_axis(v.shape[1], dt, None)
+    for i, ax in enumerate(axes.flat):
+        if i >= v.shape[0]:
+            ax.set_axis_off()
+            continue
+        pred = int(predictions[i])
+        for k in range(v.shape[2]):
+            ax.plot(t, v[i, :, k], color=f"C{k}", lw=2.4 if k == pred else 1.0,
+                    label=f"output {k}")  # fmt: skip
+        peak = int(np.argmax(v[i, :, pred]))
+        ax.plot(t[peak], v[i, peak, pred], "*", ms=12, color=f"C{pred}", mec="k")
+        ok = pred == int(labels[i])
+        ax.set_title(
+            f"sample {i}: label {int(labels[i])}, predicted {pred} "
+            f"{'(right)' if ok else '(wrong)'}",
+            fontsize=9, color="tab:green" if ok else "tab:red",
+        )  # fmt: skip
+        if i % n_cols == 0:
+            ax.set_ylabel("v [mV]")
+        if i >= (n_rows - 1) * n_cols:
+            ax.set_xlabel("time [ms]")
+    axes.flat[0].legend(fontsize="small", loc="upper left")
+    return fig
+
+
 def raster(
     spikes: Shaped[npt.ArrayLike, "*batch time neurons"],
     *,

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import neurosim as ns
+from neurosim.examples import seed003_network
 
 matplotlib.use("Agg")
 jax.config.update("jax_enable_x64", True)
@@ -54,12 +55,4 @@ def seed_sim() -> ns.Simulator:
 
 
 def _seed_net() -> ns.Network:
-    net = ns.Network()
-    net.add_population("inp", 100, _lif(), length=SEED_LENGTH, v=0.0)
-    net.add_population(
-        "out", 2, [ns.Leak(gLeak=0.01, eLeak=0.0)], length=SEED_LENGTH, v=0.0
-    )
-    net.connect("inp", "out", ns.SpikeSynapse())
-    net.set("inp->out", "SpikeSynapse_gS", ns.normal(0, 10))
-    net.record("out", "v")
-    return net
+    return seed003_network(n_hidden=0, trainable=False)

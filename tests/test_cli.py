@@ -44,7 +44,7 @@ def check_outputs(out, task):
     assert metrics["epochs"] == 1
     assert 0.0 <= metrics["train_accuracy"] <= 1.0
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
-    assert set(metrics["config"]) == set(TASKS[task].defaults)
+    assert set(metrics["config"]) == set(TASKS[task].defaults.to_dict())
     assert (out / "training_curve.png").stat().st_size > 1000
     params = ns.load_params(out / "params.npz")
     assert params and all(
@@ -66,6 +66,9 @@ def check_outputs(out, task):
         ["train", "toy", "--seed", "-1"],
         ["train", "toy", "--set", "no-equals-sign"],
         ["train", "toy", "--set", "tau_mem=20"],  # the toy circuit has no tau_mem
+        ["train", "yinyang", "--set", "batch_size=0"],  # the settings' own checks
+        ["train", "yinyang", "--set", "encoder=morse"],
+        ["train", "mts-xor", "--set", "dt=3"],
         ["demo", "--epochs", "-1"],
     ],
 )
@@ -118,6 +121,16 @@ def test_train_shd_quick_on_a_generated_file(tmp_path, capsys):
     assert set(metrics["tau_mean_ms"]) == {"h1", "h2", "out"}
     printed = json.loads(capsys.readouterr().out)
     assert printed["test_accuracy"] == metrics["test_accuracy"]
+
+
+def test_missing_package_exits_2_with_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "sklearn", None)
+    out = tmp_path / "digits"
+    assert main(["train", "digits", "--quick", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith("neurosim train digits: ")
+    assert "pip install scikit-learn" in err[-1]
+    assert not out.exists()
 
 
 def test_train_toy_quick(tmp_path):

@@ -221,7 +221,7 @@ def test_mnist_npz_real_file(monkeypatch):
     assert data.x_train.min() == 0.0 and data.x_train.max() == 1.0
     counts = np.bincount(np.concatenate([data.y_train, data.y_test]))
     assert counts.tolist() == [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]
-    with np.load(REPO / "data" / "mnist10k.npz") as raw:
+    with np.load(REPO / "neurosim" / "data" / "mnist10k.npz") as raw:
         np.testing.assert_array_equal(data.y_test, raw["labels"][8000:])
         np.testing.assert_allclose(
             data.x_train[0], raw["images"][0].ravel() / 255.0, rtol=1e-6
@@ -339,3 +339,32 @@ def test_public_names_exported():
     digits load_mnist_npz load_mnist_idx load_shd download_shd Dataset rate poisson
     latency constant_current kernel_convolve"""
     assert set(names.split()) <= set(dir(ds))
+
+
+def test_shifted_copies_by_hand():
+    # Oracle: a 2x2 image [[1, 2], [3, 4]] moved up, down, left, right.
+    x5, y5 = ds.shifted_copies(np.array([[1.0, 2.0, 3.0, 4.0]]), np.array([7]))
+    want = [[1, 2, 3, 4], [3, 4, 0, 0], [0, 0, 1, 2], [2, 0, 4, 0], [0, 1, 0, 3]]
+    np.testing.assert_array_equal(x5, want)
+    np.testing.assert_array_equal(y5, [7] * 5)
+    with pytest.raises(ValueError, match="square images"):
+        ds.shifted_copies(np.zeros((2, 5)), np.zeros(2))
+
+
+def test_rebin_mts_xor_aligns_spikes_targets_and_scoring():
+    # Oracle: bin b's spikes land on step k b, its target on steps k b + lat ...
+    # k b + lat + k - 1, and a scored bin is scored on its last step, lat late.
+    data = ds.mts_xor_splits(0, n_train=3, n_test=2)
+    k, lat = 2, 3
+    out = ds.rebin_mts_xor(data, k, latency=lat)
+    assert out.x_train.shape == (3, 100 * k + lat, 40) and out.x_train.dtype == np.uint8
+    np.testing.assert_array_equal(out.x_train[:, ::k][:, :100], data.x_train)
+    assert not out.x_train[:, 1::k].any()
+    np.testing.assert_array_equal(out.y_test[:, lat::k], data.y_test)
+    np.testing.assert_array_equal(out.y_test[:, lat + 1 :: k], data.y_test)
+    assert not out.y_test[:, :lat].any()
+    np.testing.assert_array_equal(
+        np.flatnonzero(out.eval_steps), lat + k * np.flatnonzero(data.eval_steps) + 1
+    )
+    with pytest.raises(ValueError, match="latency"):
+        ds.rebin_mts_xor(data, 1, latency=-1)

@@ -143,3 +143,16 @@ def test_bad_inputs_name_the_argument():
         kernel_convolve(np.ones((1, 3, 2)), np.ones(4))
     with pytest.raises((ValueError, TypeError), match="spikes"):
         kernel_convolve(np.ones((3, 2)), np.ones(1))
+
+
+def test_encode_picks_the_encoder_by_name():
+    from neurosim.datasets import encode
+
+    np.testing.assert_array_equal(encode(X, "rate", 4), rate(X, 4))
+    key = jax.random.key(3)
+    np.testing.assert_array_equal(encode(X, "poisson", 4, key=key), poisson(X, 4, key))
+    np.testing.assert_array_equal(encode(X, "latency", 4), latency(X, 4))
+    with pytest.raises(ValueError, match="encoder: expected one of.*'morse'"):
+        encode(X, "morse", 4)
+    with pytest.raises(ValueError, match="key: encoder 'poisson'"):
+        encode(X, "poisson", 4)

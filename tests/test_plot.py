@@ -480,3 +480,22 @@ def test_save_creates_folders_and_closes_the_figure(tmp_path):
     assert not plt.fignum_exists(fig.number)
     with pytest.raises(TypeError, match="fig_or_ax: got str"):
         plot.save("figure", tmp_path / "x.png")
+
+
+def test_output_panels_one_panel_per_sample_with_label_and_prediction():
+    from neurosim import plot
+
+    v = np.zeros((3, 11, 2))
+    v[0, 5, 1] = 2.0  # sample 0: output 1 peaks higher
+    fig = plot.output_panels(v, labels=[1, 0, 1], predictions=[1, 1, 0], dt=0.1)
+    axes = [ax for ax in fig.axes if ax.axison]
+    assert len(axes) == 3 and len(fig.axes) == 4  # a 2x2 grid, one panel unused
+    titles = [ax.get_title() for ax in axes]
+    assert titles[0] == "sample 0: label 1, predicted 1 (right)"
+    assert titles[1] == "sample 1: label 0, predicted 1 (wrong)"
+    # the predicted output's peak is starred
+    star = [ln for ln in axes[0].lines if ln.get_marker() == "*"][0]
+    assert star.get_xdata()[0] == pytest.approx(0.5) and star.get_ydata()[0] == 2.0
+    with pytest.raises(ValueError, match="labels"):
+        plot.output_panels(v, labels=[1, 0], predictions=[1, 1, 0], dt=0.1)
+    plt.close(fig)

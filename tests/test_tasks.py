@@ -1,13 +1,14 @@
-"""``neurosim.tasks``: the optimiser pieces by hand, settings, data errors, and
-quick runs of the static-data tasks (their accuracy is the benchmark's job:
+"""``neurosim.tasks``: typed settings, quick mode, data errors, and quick runs of
+the static-data tasks (their accuracy is the benchmark's job:
 ``benchmarks/accuracy.py``)."""
 
+import dataclasses
+import importlib.util
 import json
+from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
-import optax
 import pytest
 
 import neurosim as ns
@@ -16,60 +17,90 @@ from neurosim.tasks import (
     QUICK_SAMPLES,
     TASKS,
     TaskDataError,
-    cap_decay,
-    centralize_gradients,
+    TaskDependencyError,
     run_task,
 )
+from neurosim.tasks.config import quick
 
 
-def test_centralize_gradients_by_hand():
-    # Oracle: a 2x3 matrix loses each column's mean (over all axes but the last);
-    # the flat leaf is viewed as (2, 3) through `shapes`; 1-D leaves pass unchanged.
-    g = jnp.array([[1.0, 2.0, 6.0], [3.0, 2.0, 0.0]])
-    grads = {"a": {"w": g, "flat": g.reshape(-1), "v": jnp.array([1.0, 5.0])}}
-    gc = centralize_gradients({"a": {"flat": (2, 3)}})
-    out, _ = gc.update(grads, gc.init(grads))
-    want = jnp.array([[-1.0, 0.0, 3.0], [1.0, 0.0, -3.0]])
-    np.testing.assert_array_equal(out["a"]["w"], want)
-    np.testing.assert_array_equal(out["a"]["flat"], want.reshape(-1))
-    np.testing.assert_array_equal(out["a"]["v"], grads["a"]["v"])
-
-
-def test_cap_decay_keeps_alpha_below_the_cap():
-    # Oracle: alpha + update <= 0.98 exactly where listed; other leaves untouched.
-    params = {"h1": {"Leak_gLeak": jnp.array([0.97, 0.5]), "x": jnp.array([0.97])}}
-    updates = {"h1": {"Leak_gLeak": jnp.array([0.05, 0.05]), "x": jnp.array([0.05])}}
-    tx = cap_decay(0.98, {("h1", "Leak_gLeak")})
-    out, _ = tx.update(updates, tx.init(params), params)
-    new = optax.apply_updates(params, out)
-    np.testing.assert_allclose(new["h1"]["Leak_gLeak"], [0.98, 0.55], rtol=1e-6)
-    np.testing.assert_allclose(new["h1"]["x"], [1.02], rtol=1e-6)
-    with pytest.raises(ValueError, match="needs params"):
-        tx.update(updates, tx.init(params))
-
-
-def test_every_task_describes_itself():
+def test_every_task_describes_itself_with_typed_defaults():
     for name, task in TASKS.items():
         line = task.describe()
         assert "epochs" in line and "lr=" in line, name
-        assert {"epochs", "batch_size", "lr", "hidden", "seed"} <= set(task.defaults)
+        assert dataclasses.is_dataclass(task.defaults), name
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            task.defaults.epochs = 3
+        assert {"epochs", "batch_size", "lr", "hidden", "seed"} <= set(
+            task.defaults.to_dict()
+        )
 
 
-def test_unknown_task_or_setting_is_a_worded_error(tmp_path):
+@pytest.mark.parametrize(
+    ("overrides", "exc", "match"),
+    [
+        ({"batch_size": 0}, ValueError, r"batch_size: expected an integer >= 1, got 0"),
+        ({"batch_size": 2.5}, TypeError, r"batch_size: .* got 2.5"),
+        ({"lr": -1}, ValueError, r"lr: expected a positive finite number, got -1"),
+        ({"hidden": []}, TypeError, r"hidden: expected a non-empty list"),
+        ({"encoder": "morse"}, ValueError, r"encoder: expected one of .*'rate'"),
+        ({"recurrent": "yes"}, TypeError, r"recurrent: expected true or false"),
+        ({"label_smoothing": 1.0}, ValueError, r"label_smoothing: .*\[0, 1\)"),
+        ({"lr_scale": {"Leak_eLeak": 0}}, ValueError, r"lr_scale\['Leak_eLeak'\]"),
+        ({"tau": 3.0}, ValueError, r"no setting 'tau'.*tau_mem"),
+    ],
+)
+def test_settings_check_their_own_values(overrides, exc, match):
+    with pytest.raises(exc, match=match):
+        TASKS["digits"].configure(overrides)
+
+
+def test_settings_normalise_and_cross_check():
+    cfg = TASKS["mnist"].configure({"hidden": [10, 5], "tau_mem": 20})
+    assert cfg.hidden == (10, 5) and cfg.tau_mem == 20.0
+    assert isinstance(cfg.tau_mem, float) and cfg.to_dict()["hidden"] == [10, 5]
+    with pytest.raises(ValueError, match="dt: .*10 ms bins.*got 3.0"):
+        TASKS["mts-xor"].configure({"dt": 3.0})
+    with pytest.raises(ValueError, match="data_init"):
+        TASKS["mts-xor"].configure({"recurrent": True})
+    with pytest.raises(ValueError, match="one hidden layer"):
+        TASKS["toy"].configure({"hidden": [4, 4]})
+
+
+def test_quick_is_one_set_of_overrides():
+    cfg = quick(TASKS["mts-xor"].defaults)
+    assert (cfg.epochs, cfg.n_train, cfg.n_test) == (
+        1,
+        QUICK_BATCHES * cfg.batch_size,
+        QUICK_SAMPLES,
+    )
+    # everything else is the default
+    others = {
+        k: v
+        for k, v in cfg.to_dict().items()
+        if k not in ("epochs", "n_train", "n_test")
+    }
+    defaults = TASKS["mts-xor"].defaults.to_dict()
+    assert others == {k: defaults[k] for k in others}
+
+
+def test_unknown_task_is_a_worded_error(tmp_path):
     with pytest.raises(ValueError, match="unknown task 'cifar'"):
         run_task("cifar", out=tmp_path)
-    with pytest.raises(ValueError, match="no setting 'tau'.*tau_mem"):
+    with pytest.raises(ValueError, match="no setting 'tau'"):
         run_task("digits", out=tmp_path, quick=True, overrides={"tau": 3.0})
     assert not (tmp_path / "metrics.json").exists()
 
 
-def test_missing_data_raises_task_data_error(tmp_path):
+def test_missing_data_or_package_raises_a_task_error(tmp_path, monkeypatch):
     with pytest.raises(TaskDataError, match="--data DIR"):
         run_task("shd", out=tmp_path, quick=True)
     with pytest.raises(TaskDataError, match="shd_train.h5"):
         run_task("shd", out=tmp_path, quick=True, data=tmp_path)
     with pytest.raises(TaskDataError, match="train-images-idx3-ubyte"):
         run_task("mnist", out=tmp_path, quick=True, data=tmp_path)
+    monkeypatch.setitem(__import__("sys").modules, "sklearn", None)
+    with pytest.raises(TaskDependencyError, match="pip install scikit-learn"):
+        run_task("digits", out=tmp_path, quick=True)
 
 
 def _check_run(out, name, metrics):
@@ -79,7 +110,7 @@ def _check_run(out, name, metrics):
         assert key in metrics
     assert metrics["epochs"] == 1 and metrics["quick"] is True
     assert metrics["n_test"] == QUICK_SAMPLES
-    assert metrics["config"] == {**TASKS[name].defaults, "epochs": 1}
+    assert metrics["config"] == quick(TASKS[name].defaults).to_dict()
     assert len(metrics["history"]["loss"]) == 1
     assert (out / "training_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     params = ns.load_params(out / "params.npz")
@@ -92,19 +123,34 @@ def _check_run(out, name, metrics):
 def test_quick_run_writes_metrics_curve_and_params(name, tmp_path):
     metrics = run_task(name, out=tmp_path, quick=True, progress=False)
     _check_run(tmp_path, name, metrics)
-    batches = QUICK_BATCHES * TASKS[name].defaults["batch_size"]
-    assert metrics["n_train"] == min(QUICK_SAMPLES, batches)
+    assert metrics["n_train"] == QUICK_BATCHES * TASKS[name].defaults.batch_size
     # conftest switches x64 on; the tasks pin float32 (the seed-003 toy: float64)
     assert jax.config.jax_enable_x64
     params = ns.load_params(tmp_path / "params.npz")
     assert params["in->h1"]["SpikeSynapse_gS"].dtype == np.float32
 
 
-def test_quick_mnist_reports_the_ann_beside_the_snn(tmp_path):
+def test_quick_mnist_trains_the_recurrent_stack(tmp_path):
     metrics = run_task("mnist", out=tmp_path, quick=True, progress=False)
     _check_run(tmp_path, "mnist", metrics)
-    assert 0.0 <= metrics["ann_test_accuracy"] <= 1.0
-    assert metrics["ann_network"] == "784-128-10"
+    assert metrics["n_train"] == QUICK_BATCHES * 256  # scored without the copies
+    assert "shifted copies" in metrics["split"]
     params = ns.load_params(tmp_path / "params.npz")
     assert "h1->h1" in params  # recurrent, with trained thresholds
     assert np.ndim(params["h1"]["Fire_vth"]) == 1
+
+
+def test_ann_baseline_learns_separable_classes():
+    # Oracle: two Gaussian blobs 8 sd apart are separable: test accuracy 1.
+    path = Path(__file__).parents[1] / "benchmarks" / "ann.py"
+    spec = importlib.util.spec_from_file_location("ann", path)
+    ann = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ann)
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    x = rng.normal(size=(400, 5)) + 4.0 * (2 * y[:, None] - 1)
+    acc = ann.train_mlp(
+        x[:300], y[:300], x[300:], y[300:], n_classes=2, hidden=(8,), epochs=40,
+        batch_size=50, lr=1e-2,
+    )  # fmt: skip
+    assert acc == 1.0

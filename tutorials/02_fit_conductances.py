@@ -19,12 +19,17 @@ import argparse
 from pathlib import Path
 
 import jax
-import matplotlib.pyplot as plt
 import numpy as np
 import optax
 
 import neurosim as ns
 from neurosim import datasets, plot
+from neurosim.examples import (
+    SEED003_DT,
+    SEED003_SEED,
+    SEED003_T_MAX,
+    seed003_network,
+)
 
 jax.config.update("jax_enable_x64", True)  # the seed ran in float64
 
@@ -43,22 +48,13 @@ epochs = 5 if args.quick else 500
 # The seed's units: each compartment has area 2πrL = 1e5 µm² (so 1 nA is
 # 1 µA/cm²), gLeak = 0.01 S/cm² (τ_m = 0.1 ms), threshold 1 mV, reset and rest
 # 0 mV. Weights start as gS ~ N(0, 10) µS, one per edge, and are trainable.
-# (`neurosim.demo.build_seed003()` builds the same simulator.)
+# `neurosim.examples.seed003_network` builds it (read its source: a dozen lines
+# of `Network.add_population`, `connect`, `set` and `make_trainable`); the demo,
+# the tests and the benchmarks use the same builder.
 
 # %%
-DT, T_MAX, SEED = 1e-3, 0.2, 1701  # ms, ms
-area_length = 1.0 / (2 * np.pi * 1e-5)  # µm: area 1e5 µm² at radius 1 µm
-net = ns.Network()
-for name, n, spiking in (("inp", 100, True), ("hid", 4, True), ("out", 2, False)):
-    channels = [ns.Leak(gLeak=0.01, eLeak=0.0)]
-    if spiking:
-        channels.append(ns.Fire(vth=1.0, vreset=0.0))
-    net.add_population(name, n, channels, length=area_length, radius=1.0, v=0.0)
-for pre, post in (("inp", "hid"), ("hid", "out")):
-    proj = net.connect(pre, post, ns.SpikeSynapse())
-    net.set(proj, "SpikeSynapse_gS", ns.normal(0.0, 10.0))  # µS
-    net.make_trainable(proj, "SpikeSynapse_gS", per_element=True)
-net.record("out", "v")
+DT, T_MAX, SEED = SEED003_DT, SEED003_T_MAX, SEED003_SEED  # 1e-3 ms, 0.2 ms, 1701
+net = seed003_network(n_input=100, n_hidden=4, n_output=2)
 sim = ns.compile(net, dt=DT)
 params = sim.init_params(jax.random.key(SEED))
 print(net, "| trainable:", ns.count_trainable(ns.get_trainable(sim, params)))
@@ -106,19 +102,12 @@ plot.save(fig, args.out / "02_training.png")
 # %% [markdown]
 # ## Output voltages after training
 #
-# Each panel is one sample (from the run above): the voltage of the two output neurons. The class is
-# the neuron whose voltage peaks higher.
+# Each panel is one sample (from the run above): the voltage of the two output
+# neurons. The class is the neuron whose voltage peaks higher: its trace is
+# thick and its peak starred; the title gives the label and the prediction.
 
 # %%
 pred = np.asarray(objective.predict(rec))
-fig, axes = plt.subplots(2, 2, figsize=(8, 5.5), sharex=True, layout="constrained")
-for i, ax in enumerate(axes.flat):
-    labels = ["output 0 (class 0)", "output 1 (class 1)"]
-    plot.voltage_traces(rec["out.v"], dt=DT, sample=i, labels=labels, ax=ax)
-    ax.set_title(f"sample {i}: label {y[i]}, predicted {pred[i]}", fontsize=10)
-    if i < 2:
-        ax.set_xlabel("")
-    if i % 2:
-        ax.set_ylabel("")
+fig = plot.output_panels(rec["out.v"][:4], y[:4], pred[:4], dt=DT)
 plot.save(fig, args.out / "02_output_voltages.png")
 print("figures written to", args.out)

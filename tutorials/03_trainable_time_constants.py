@@ -8,7 +8,7 @@
 # recurrent layer of 100 LIF neurons on MNIST, each neuron starting with its
 # own τ_m (1/τ_m ~ 100 ± 20 1/s, so τ_m ≈ 10 ms) and v_th (0.5 ± 0.1 mV).
 #
-# Data: the bundled 10,000-digit MNIST subset (`data/mnist10k.npz`, 8000
+# Data: the bundled 10,000-digit MNIST subset (`neurosim/data/mnist10k.npz`, 8000
 # train / 2000 test; not MNIST's official test split).
 #
 # `python tutorials/03_trainable_time_constants.py [--quick] [--out DIR]`

@@ -8,18 +8,23 @@ simulator; data sets use numpy (and `jax.random` where a seed task's draws
 must be reproduced), encoders use `jax.numpy`.
 
 - `toy`: the seed-003 Poisson task, with the seed's own random draws.
-- `mts_xor`, `mts_xor_splits`: multi-time-scale XOR (seed 000).
+- `mts_xor`, `mts_xor_splits`, `rebin_mts_xor`: multi-time-scale XOR (seed 000)
+  and its re-binning to a finer step.
 - `yinyang`, `yinyang_splits`: the Yin-Yang data set.
 - `digits`: scikit-learn's 8x8 digits.
 - `load_mnist_npz`, `load_mnist_idx`: MNIST (bundled subset or IDX files).
 - `load_shd`, `download_shd`: the Spiking Heidelberg Digits (seed 004).
-- `rate`, `poisson`, `latency`, `constant_current`, `kernel_convolve`: encoders.
+- `rate`, `poisson`, `latency`, `constant_current`, `kernel_convolve`: encoders;
+  `encode` picks one by name.
+- `shifted_copies`: images and their copies moved by one pixel.
 """
 
 from neurosim.datasets._common import Dataset as Dataset
 from neurosim.datasets._common import Split as Split
+from neurosim.datasets.augment import shifted_copies as shifted_copies
 from neurosim.datasets.digits import digits as digits
 from neurosim.datasets.encoders import constant_current as constant_current
+from neurosim.datasets.encoders import encode as encode
 from neurosim.datasets.encoders import kernel_convolve as kernel_convolve
 from neurosim.datasets.encoders import latency as latency
 from neurosim.datasets.encoders import poisson as poisson
@@ -30,6 +35,7 @@ from neurosim.datasets.mts_xor import MTS_XOR_EVAL_STEPS as MTS_XOR_EVAL_STEPS
 from neurosim.datasets.mts_xor import MtsXor as MtsXor
 from neurosim.datasets.mts_xor import mts_xor as mts_xor
 from neurosim.datasets.mts_xor import mts_xor_splits as mts_xor_splits
+from neurosim.datasets.mts_xor import rebin_mts_xor as rebin_mts_xor
 from neurosim.datasets.shd import download_shd as download_shd
 from neurosim.datasets.shd import load_shd as load_shd
 from neurosim.datasets.toy import ToyTask as ToyTask

@@ -8,8 +8,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from jaxtyping import Bool
 
-# The repository's own data folder (`<repo>/data`); present in a source checkout.
-REPO_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+# The data files that ship inside the package (`neurosim/data`).
+PACKAGE_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 # Environment variable naming a folder that holds the data files.
 DATA_ENV_VAR = "NEUROSIM_DATA"
 
@@ -103,7 +103,7 @@ def find_data_file(filename: str, path: str | os.PathLike | None) -> Path:
 
     Looks at `path` if given (a file, or a folder holding `filename`); else in
     the folder named by the `NEUROSIM_DATA` environment variable; else in the
-    repository's `data/` folder.
+    package's own `neurosim/data/` folder.
 
     Raises:
         FileNotFoundError: if the file is in none of those places.
@@ -115,12 +115,12 @@ def find_data_file(filename: str, path: str | os.PathLike | None) -> Path:
     elif os.environ.get(DATA_ENV_VAR):
         candidate = Path(os.environ[DATA_ENV_VAR]).expanduser() / filename
     else:
-        candidate = REPO_DATA_DIR / filename
+        candidate = PACKAGE_DATA_DIR / filename
     if candidate.is_file():
         return candidate
     raise FileNotFoundError(
         f"{filename}: no such file at {candidate} (path={path!r}, "
         f"{DATA_ENV_VAR}={os.environ.get(DATA_ENV_VAR)!r}). Pass `path=` the file "
-        f"or its folder, or set {DATA_ENV_VAR} to the folder that holds it; a "
-        f"source checkout keeps it in {REPO_DATA_DIR}."
+        f"or its folder, or set {DATA_ENV_VAR} to the folder that holds it; the "
+        f"package ships it in {PACKAGE_DATA_DIR}."
     )

@@ -194,3 +194,39 @@ def kernel_convolve(
 
     # Inner vmap over channels (axis 1 of a (time, channels) sample), outer over batch.
     return jax.vmap(jax.vmap(one, in_axes=1, out_axes=1))(spikes)
+
+
+ENCODERS = ("rate", "poisson", "latency")
+
+
+def encode(
+    x: Real[ArrayLike, "batch features"],
+    encoder: str,
+    n_steps: int,
+    *,
+    key: PRNGKeyArray | None = None,
+) -> Float[Array, "batch time features"]:
+    """Encodes static inputs with the encoder named by a string (a task setting).
+
+    Args:
+        x: inputs in [0, 1], shape `(batch, features)`.
+        encoder: `"rate"` (:func:`rate`), `"poisson"` (:func:`poisson`) or
+            `"latency"` (:func:`latency`).
+        n_steps: number of steps.
+        key: a JAX random key; needed by `"poisson"` only.
+
+    Returns:
+        The sequences, shape `(batch, n_steps, features)`.
+
+    Raises:
+        ValueError: unknown `encoder`, or `"poisson"` without a `key`.
+    """
+    if encoder == "rate":
+        return rate(x, n_steps)
+    if encoder == "poisson":
+        if key is None:
+            raise ValueError("key: encoder 'poisson' needs a JAX random key, got None.")
+        return poisson(x, n_steps, key)
+    if encoder == "latency":
+        return latency(x, n_steps)
+    raise ValueError(f"encoder: expected one of {ENCODERS}, got {encoder!r}.")

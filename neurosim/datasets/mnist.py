@@ -1,7 +1,7 @@
 """MNIST handwritten digits: the bundled 10,000-digit subset and the IDX files.
 
 The MNIST database is by Yann LeCun, Corinna Cortes and Christopher Burges
-and is distributed under CC BY-SA 3.0. `data/README.md` gives the provenance
+and is distributed under CC BY-SA 3.0. `neurosim/data/README.md` gives the provenance
 of the bundled subset `mnist10k.npz`.
 """
 
@@ -58,7 +58,7 @@ def load_mnist_npz(path: str | os.PathLike | None = None) -> Dataset:
 
     Args:
         path: `mnist10k.npz` or a folder holding it. If None, the folder in the
-            `NEUROSIM_DATA` environment variable, else the repository's `data/`.
+            `NEUROSIM_DATA` environment variable, else the package's `neurosim/data/`.
 
     Returns:
         A `Dataset` with pixels scaled to [0, 1] as float32 `(n, 784)`

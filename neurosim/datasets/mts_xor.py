@@ -20,6 +20,7 @@ steps of window i. Accuracy is scored on the 60 cue steps of the windows,
 the first cue for up to 0.9 s while reacting to each new one.
 """
 
+import dataclasses
 from typing import NamedTuple
 
 import numpy as np
@@ -143,4 +144,52 @@ def mts_xor_splits(seed: int = 0, n_train: int = 10240, n_test: int = 1024) -> D
         name="mts_xor",
         split=f"{n_train} train / {n_test} test, SeedSequence({seed}).spawn(2)",
         eval_steps=MTS_XOR_EVAL_STEPS,
+    )
+
+
+def rebin_mts_xor(data: Dataset, steps_per_bin: int, latency: int = 0) -> Dataset:
+    """MTS-XOR on a finer step, its targets delayed by `latency` steps.
+
+    Each 10 ms bin becomes `k = steps_per_bin` steps: its spikes on the first,
+    its target on all `k`. A stack of `n` LIF layers passes its input on one
+    step per layer (the engine's step order), so the targets are delayed by
+    `latency` steps (class 0 before the first), the inputs padded with as many
+    silent steps, and each cue bin is scored on its last step, that much later.
+
+    Args:
+        data: from :func:`mts_xor_splits` (`(n, 100, 40)` spikes).
+        steps_per_bin: steps per 10 ms bin (the step is `10 / k` ms).
+        latency: delay of the targets, in steps, >= 0.
+
+    Returns:
+        A `Dataset` with uint8 spikes `(n, 100 k + latency, 40)`, targets
+        `(n, 100 k + latency)` and the matching `eval_steps`.
+
+    Example:
+        >>> d = rebin_mts_xor(mts_xor_splits(0, n_train=2, n_test=2), 2, latency=3)
+        >>> d.x_train.shape, d.y_train.shape, int(d.eval_steps.sum())
+        ((2, 203, 40), (2, 203), 60)
+    """
+    k = check_positive_int("steps_per_bin", steps_per_bin)
+    if isinstance(latency, bool) or not isinstance(latency, int) or latency < 0:
+        raise ValueError(f"latency: expected an integer >= 0, got {latency!r}.")
+
+    def spikes(x):
+        out = np.zeros((x.shape[0], x.shape[1] * k + latency, x.shape[2]), np.uint8)
+        out[:, : x.shape[1] * k : k] = x
+        return out
+
+    def targets(y):
+        return np.pad(np.repeat(y, k, axis=1), ((0, 0), (latency, 0)))
+
+    scored = np.zeros(len(data.eval_steps) * k + latency, bool)
+    scored[latency + k - 1 :: k] = data.eval_steps
+    return dataclasses.replace(
+        data,
+        x_train=spikes(data.x_train),
+        y_train=targets(data.y_train),
+        x_test=spikes(data.x_test),
+        y_test=targets(data.y_test),
+        split=f"{data.split}; {k} step(s) per 10 ms bin, scored {latency} step(s) late",
+        eval_steps=scored,
     )

@@ -1,0 +1,67 @@
+"""``TASKS``: every task of ``neurosim train TASK``, by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import digits, mnist, mts_xor, shd, toy, yinyang
+from .config import TaskConfig, apply_overrides
+from .snn import TaskData, train_snn
+
+__all__ = ["TASKS", "Task"]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One entry of ``TASKS``.
+
+    Attributes:
+        name: the CLI name.
+        title: one line naming the data and the source.
+        defaults: the default settings (a typed config).
+        load: ``load(config, data_dir) -> TaskData``.
+        train: ``train(config, data, progress) -> dict`` with ``params``,
+            ``history`` and the metrics.
+    """
+
+    name: str
+    title: str
+    defaults: TaskConfig
+    load: Callable[[Any, str | None], TaskData]
+    train: Callable[[Any, TaskData, bool], dict] = train_snn
+
+    def configure(self, overrides: Mapping[str, Any] | None = None) -> TaskConfig:
+        """The defaults with ``overrides`` checked and applied.
+
+        Raises:
+            ValueError, TypeError: an unknown setting, or a value it does not take.
+        """
+        return apply_overrides(self.name, self.defaults, overrides)
+
+    def describe(self) -> str:
+        """One line: the data, the default network, optimiser and epochs."""
+        c = self.defaults
+        if isinstance(c, toy.ToyConfig):
+            net = f"{c.n_input}-{'-'.join(map(str, c.hidden))}-2 LIF"
+        else:
+            kind = "recurrent " if c.recurrent else ""
+            net = f"{kind}LIF {'-'.join(map(str, c.hidden))}"
+        return (
+            f"{self.title}; {net}, {c.optimizer}(lr={c.lr:g}), "
+            f"{c.epochs} epochs of batch {c.batch_size}"
+        )
+
+
+TASKS: dict[str, Task] = {
+    task.name: task
+    for task in (
+        Task("toy", toy.TITLE, toy.DEFAULTS, toy.load, toy.train),
+        Task("mts-xor", mts_xor.TITLE, mts_xor.DEFAULTS, mts_xor.load),
+        Task("yinyang", yinyang.TITLE, yinyang.DEFAULTS, yinyang.load),
+        Task("digits", digits.TITLE, digits.DEFAULTS, digits.load),
+        Task("mnist", mnist.TITLE, mnist.DEFAULTS, mnist.load),
+        Task("shd", shd.TITLE, shd.DEFAULTS, shd.load),
+    )
+}
