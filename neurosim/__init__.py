@@ -11,6 +11,8 @@ from .channels import Leak as Leak
 from .channels import SpikeSource as SpikeSource
 from .channels import gleak_to_tau as gleak_to_tau
 from .channels import tau_to_gleak as tau_to_gleak
+from .io import CheckpointError as CheckpointError
+from .io import checkpoint_meta as checkpoint_meta
 from .io import load_checkpoint as load_checkpoint
 from .io import load_params as load_params
 from .io import save_checkpoint as save_checkpoint
@@ -38,6 +40,7 @@ from .surrogate import Gaussian as Gaussian
 from .surrogate import Sigmoid as Sigmoid
 from .surrogate import Triangle as Triangle
 from .synapses import SpikeSynapse as SpikeSynapse
+from .train import NonFiniteError as NonFiniteError
 from .train import Objective as Objective
 from .train import evaluate as evaluate
 from .train import fit as fit
