@@ -3,10 +3,13 @@
 Tests that need float32 switch x64 off locally with ``jax.enable_x64(False)``.
 """
 
+import os
+
 import jax
 import matplotlib
 import numpy as np
 import pytest
+from hypothesis import settings
 
 import neurosim as ns
 
@@ -63,3 +66,9 @@ def _seed_net() -> ns.Network:
     net.set("inp->out", "SpikeSynapse_gS", ns.normal(0, 10))
     net.record("out", "v")
     return net
+
+
+# Hypothesis: a quick profile by default; `HYPOTHESIS_PROFILE=ci` runs longer.
+settings.register_profile("quick", max_examples=15, deadline=None, derandomize=True)
+settings.register_profile("ci", max_examples=200, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
