@@ -6,6 +6,7 @@ wrong value) naming the argument, the value given and what is expected.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from typing import Any
@@ -28,7 +29,7 @@ def check_optional_positive_int(name: str, value: Any) -> int | None:
 def check_objective(objective: Any) -> Objective:
     """An :class:`Objective` from an instance or a loss name."""
     if isinstance(objective, str):
-        return Objective(objective)
+        return _named_objective(objective)
     if isinstance(objective, Objective):
         return objective
     if objective is Objective:
@@ -40,6 +41,12 @@ def check_objective(objective: Any) -> Objective:
         f"objective: expected an Objective or a loss name (str), got {objective!r} "
         f"of type {type(objective).__name__}."
     )
+
+
+@functools.cache
+def _named_objective(loss: str) -> Objective:
+    """One Objective per loss name, so that compiled steps are reused."""
+    return Objective(loss)
 
 
 def check_optimizer(optimizer: Any) -> Any:

@@ -200,6 +200,15 @@ def make_train_step(
     return train_step
 
 
+@functools.lru_cache(maxsize=16)
+def _cached_train_step(sim, optimizer, objective, input, t_max, regularizer):
+    """One compiled step per (simulator, optimizer, objective, ...): a second
+    ``fit`` with the same objects, such as a resume, does not compile again."""
+    return make_train_step(
+        sim, optimizer, objective, input=input, t_max=t_max, regularizer=regularizer
+    )
+
+
 def evaluate(
     sim: Any,
     params: dict,
@@ -503,9 +512,11 @@ def fit(
             history = saved["history"]
             best = (saved["best_loss"], saved["best_epoch"], saved["best_theta"])
 
-    train_step = make_train_step(
-        sim, optimizer, objective, input=input, t_max=t_max, regularizer=regularizer
-    )
+    step_key = (sim, optimizer, objective, input, t_max, regularizer)
+    try:
+        train_step = _cached_train_step(*step_key)
+    except TypeError:  # something unhashable (a regularizer object): no cache
+        train_step = _cached_train_step.__wrapped__(*step_key)
     always = jnp.asarray(True)
     bar = tqdm(
         range(start_epoch, epochs),
