@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import check_positive_int
+from ..datasets._common import check_positive_int
 from .objective import Objective
 
 ON_NONFINITE = ("raise", "skip")

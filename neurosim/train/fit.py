@@ -34,7 +34,7 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
-from .._checks import check_positive_int, check_seed
+from ..datasets._common import check_positive_int, check_seed
 from ..io import (
     CheckpointError,
     checkpoint_meta,
