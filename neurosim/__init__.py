@@ -12,6 +12,8 @@ from .engine import Simulator as Simulator
 from .engine import StepContext as StepContext
 from .engine import StepHook as StepHook
 from .engine import compile as compile
+from .io import CheckpointError as CheckpointError
+from .io import checkpoint_meta as checkpoint_meta
 from .io import load_checkpoint as load_checkpoint
 from .io import load_params as load_params
 from .io import save_checkpoint as save_checkpoint
@@ -47,6 +49,7 @@ from .params import count_trainable as count_trainable
 from .params import get_trainable as get_trainable
 from .params import set_trainable as set_trainable
 from .params import trainable_mask as trainable_mask
+from .train import NonFiniteError as NonFiniteError
 from .train import Objective as Objective
 from .train import evaluate as evaluate
 from .train import fit as fit

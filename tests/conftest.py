@@ -3,10 +3,13 @@
 Tests that need float32 switch x64 off locally with ``jax.enable_x64(False)``.
 """
 
+import os
+
 import jax
 import matplotlib
 import numpy as np
 import pytest
+from hypothesis import settings
 
 import neurosim as ns
 from neurosim.examples import seed003_network
@@ -56,3 +59,9 @@ def seed_sim() -> ns.Simulator:
 
 def _seed_net() -> ns.Network:
     return seed003_network(n_hidden=0, trainable=False)
+
+
+# Hypothesis: a quick profile by default; `HYPOTHESIS_PROFILE=ci` runs longer.
+settings.register_profile("quick", max_examples=15, deadline=None, derandomize=True)
+settings.register_profile("ci", max_examples=200, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))

@@ -21,8 +21,18 @@ from neurosim.datasets._common import check_positive, check_positive_int
 Scalar = float | Float[Array, ""]
 
 
-def _as_float(x: ArrayLike) -> Array:
-    x = jnp.asarray(x)
+def _as_float(x: ArrayLike, name: str) -> Array:
+    """`x` as a floating array; real numbers or booleans only, else a worded error."""
+    try:
+        x = jnp.asarray(x)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"{name} must be an array of real numbers; got {type(x).__name__} ({err})."
+        ) from err
+    if x.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must hold real numbers (float, int or bool); got dtype {x.dtype}."
+        )
     if not jnp.issubdtype(x.dtype, jnp.floating):
         x = x.astype(jnp.asarray(0.0).dtype)
     return x
@@ -30,7 +40,7 @@ def _as_float(x: ArrayLike) -> Array:
 
 def _static_features(name: str, x: ArrayLike) -> Array:
     """`x` as a float array of shape `(batch, features)`, or a worded error."""
-    x = _as_float(x)
+    x = _as_float(x, name)
     if x.ndim != 2:
         raise ValueError(
             f"{name} must have shape (batch, features); got shape {x.shape}."
@@ -42,6 +52,17 @@ def _check_number(name: str, value: object) -> None:
     # Traced or array-valued options are left to the caller.
     if isinstance(value, numbers.Real):
         check_positive(name, value)
+
+
+def _check_key(key: object) -> None:
+    """A JAX random key: typed (`jax.random.key`) or raw (`jax.random.PRNGKey`)."""
+    dtype = getattr(key, "dtype", None)
+    typed = dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+    raw = dtype == jnp.uint32 and getattr(key, "shape", None) == (2,)
+    if not (typed or raw):
+        raise TypeError(
+            f"key must be a JAX random key such as jax.random.key(0); got {key!r}."
+        )
 
 
 def rate(
@@ -102,6 +123,7 @@ def poisson(
     n_steps = check_positive_int("n_steps", n_steps)
     if isinstance(max_rate, numbers.Real) and max_rate < 0:
         raise ValueError(f"max_rate must be non-negative; got {max_rate!r}.")
+    _check_key(key)
     prob = jnp.clip(x * max_rate, 0.0, 1.0)
     u = jax.random.uniform(key, (x.shape[0], n_steps, x.shape[1]), dtype=x.dtype)
     return (u < prob[:, None, :]).astype(x.dtype)
@@ -175,12 +197,12 @@ def kernel_convolve(
     Returns:
         Convolved sequences, shape `(batch, time, channels)`, in the kernel's unit.
     """
-    spikes = _as_float(spikes)
+    spikes = _as_float(spikes, "spikes")
     if spikes.ndim != 3:
         raise ValueError(
             f"spikes must have shape (batch, time, channels); got shape {spikes.shape}."
         )
-    kernel = jnp.asarray(kernel, dtype=spikes.dtype)
+    kernel = _as_float(kernel, "kernel").astype(spikes.dtype)
     if kernel.ndim != 1 or not 1 <= kernel.shape[0] <= spikes.shape[1]:
         raise ValueError(
             f"kernel must be 1-D with 1 to time={spikes.shape[1]} taps; "

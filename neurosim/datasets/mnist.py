@@ -7,6 +7,8 @@ of the bundled subset `mnist10k.npz`.
 
 import gzip
 import os
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +26,20 @@ IDX_FILES = {
 # IDX magic numbers: two zero bytes, the type code (0x08 = unsigned byte), ndim.
 IDX_IMAGES_MAGIC = 0x00000803  # 2051
 IDX_LABELS_MAGIC = 0x00000801  # 2049
+
+
+_DAMAGED = "cannot be read: the file is truncated, damaged or of another format"
+
+
+def _check_labels(labels: np.ndarray, file: os.PathLike) -> None:
+    """MNIST labels are integers 0-9."""
+    if labels.dtype.kind not in "iu" or (
+        labels.size and not 0 <= int(labels.min()) <= int(labels.max()) <= 9
+    ):
+        values = f" in [{labels.min()}, {labels.max()}]" if labels.size else ""
+        raise ValueError(
+            f"{file}: labels must be integers 0-9; got dtype {labels.dtype}{values}."
+        )
 
 
 def _to_dataset(
@@ -69,17 +85,25 @@ def load_mnist_npz(path: str | os.PathLike | None = None) -> Dataset:
         ValueError: if the file lacks the `images` or `labels` arrays.
     """
     file = find_data_file(MNIST_NPZ, path)
-    with np.load(file) as npz:
-        if "images" not in npz or "labels" not in npz:
-            raise ValueError(
-                f"{file}: expected arrays 'images' and 'labels'; got {sorted(npz)}."
-            )
-        images, labels = npz["images"], npz["labels"]
+    try:
+        with np.load(file, allow_pickle=False) as npz:
+            if "images" not in npz or "labels" not in npz:
+                raise ValueError(
+                    f"{file}: expected arrays 'images' and 'labels'; got {sorted(npz)}."
+                )
+            images, labels = npz["images"], npz["labels"]
+    except (OSError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{file}: {_DAMAGED} ({err}).") from err
+    except ValueError as err:
+        if str(file) in str(err):
+            raise
+        raise ValueError(f"{file}: {_DAMAGED} ({err}).") from err
     if images.ndim != 3 or images.shape[0] != labels.shape[0]:
         raise ValueError(
             f"{file}: expected images (n, 28, 28) and labels (n,); got "
             f"{images.shape} and {labels.shape}."
         )
+    _check_labels(labels, file)
     return _to_dataset(
         [images[:N_TRAIN_NPZ], images[N_TRAIN_NPZ:]],
         [labels[:N_TRAIN_NPZ], labels[N_TRAIN_NPZ:]],
@@ -103,8 +127,11 @@ def _read_idx(path: str | os.PathLike, magic: int) -> np.ndarray:
     """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError, zlib.error) as err:
+        raise ValueError(f"{path}: {_DAMAGED} ({err}).") from err
     ndim = magic & 0xFF
     header = 4 + 4 * ndim
     found = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else None
@@ -155,6 +182,8 @@ def load_mnist_idx(folder: str | os.PathLike) -> Dataset:
             )
         magic = IDX_IMAGES_MAGIC if key.startswith("x") else IDX_LABELS_MAGIC
         arrays[key] = _read_idx(file, magic)
+        if key.startswith("y"):
+            _check_labels(arrays[key], file)
     for split in ("train", "test"):
         n_x, n_y = len(arrays[f"x_{split}"]), len(arrays[f"y_{split}"])
         if n_x != n_y:

@@ -26,6 +26,7 @@ from neurosim.datasets._common import (
 )
 
 SHD_UNITS = 700
+SHD_CLASSES = 20
 SHD_PAGE = "https://zenkelab.org/resources/spiking-heidelberg-datasets-shd/"
 SHD_BASE_URL = "https://zenkelab.org/datasets/"
 SPLITS = ("train", "test")
@@ -96,13 +97,37 @@ def load_shd(
             f"neurosim.datasets.download_shd(folder)) and unpack it into that folder."
         )
     h5py = _import_h5py()
-    with h5py.File(path, "r") as f:
-        for key in ("spikes/times", "spikes/units", "labels"):
-            if key not in f:
-                raise ValueError(f"{path}: missing dataset {key!r}; not an SHD file?")
-        times = f["spikes/times"][:]
-        units = f["spikes/units"][:]
-        labels = np.asarray(f["labels"][:], dtype=np.int32)
+    try:
+        with h5py.File(path, "r") as f:
+            for key in ("spikes/times", "spikes/units", "labels"):
+                if key not in f:
+                    raise ValueError(
+                        f"{path}: missing dataset {key!r}; not an SHD file?"
+                    )
+            times = f["spikes/times"][:]
+            units = f["spikes/units"][:]
+            raw_labels = f["labels"][:]
+    except (OSError, KeyError, TypeError) as err:
+        raise ValueError(
+            f"{path}: cannot be read as an SHD HDF5 file ({err}); it is truncated, "
+            f"damaged or of another format. Get shd_{split}.h5 again from {SHD_PAGE}."
+        ) from err
+    if raw_labels.ndim != 1 or raw_labels.dtype.kind not in "iu":
+        raise ValueError(
+            f"{path}: 'labels' must be integers of shape (n,); got dtype "
+            f"{raw_labels.dtype} and shape {raw_labels.shape}."
+        )
+    if times.dtype != object or units.dtype != object:
+        raise ValueError(
+            f"{path}: 'spikes/times' and 'spikes/units' must hold one variable-length "
+            f"list per sample; got dtypes {times.dtype} and {units.dtype}."
+        )
+    labels = raw_labels.astype(np.int32)
+    if labels.size and not 0 <= labels.min() <= labels.max() < SHD_CLASSES:
+        raise ValueError(
+            f"{path}: labels must lie in 0-{SHD_CLASSES - 1}; found {labels.min()} "
+            f"to {labels.max()}."
+        )
     n = len(labels)
     if len(times) != n or len(units) != n:
         raise ValueError(

@@ -2,6 +2,8 @@
 
 from . import losses as losses
 from .fit import FitResult as FitResult
+from .fit import NonFiniteError as NonFiniteError
+from .fit import StepResult as StepResult
 from .fit import evaluate as evaluate
 from .fit import fit as fit
 from .fit import make_train_step as make_train_step

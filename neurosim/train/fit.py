@@ -5,10 +5,16 @@
                     optimizer=optax.adam(1e-3), epochs=10, batch_size=64)
     result.params, result.history["loss"], result.history["val_accuracy"]
 
-``train_step(theta, opt_state, frozen, x, y)`` is pure and jitted; ``fit`` is the
-loop around it: shuffled mini-batches (by ``seed``), an optional validation set
-or split with early stopping, a tqdm progress bar, a per-epoch history, and
-atomic, resumable checkpoints. The same seed gives the same history on the CPU.
+``train_step(theta, opt_state, frozen, x, y, apply)`` is pure and jitted; ``fit``
+is the loop around it: shuffled mini-batches (by ``seed``), an optional
+validation set or split with early stopping, a tqdm progress bar, a per-epoch
+history, and atomic, resumable, pickle-free checkpoints. The same seed gives the
+same history on the CPU.
+
+Every step checks the loss, the gradients and the updated parameters for NaN
+and infinities in one compiled reduction; an update that is not finite is not
+applied. ``fit`` then stops with a :class:`NonFiniteError` (the default) or,
+with ``on_nonfinite="skip"``, skips that batch and counts it.
 """
 
 from __future__ import annotations
@@ -16,10 +22,11 @@ from __future__ import annotations
 import functools
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -27,26 +34,98 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
-from ..io import load_checkpoint, save_checkpoint
+from ..datasets._common import check_positive_int, check_seed
+from ..io import (
+    CheckpointError,
+    checkpoint_meta,
+    data_fingerprint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from ..params import count_trainable, get_trainable, set_trainable
+from . import _inputs as checks
 from .objective import Objective
 
-__all__ = ["FitResult", "evaluate", "fit", "make_train_step"]
+__all__ = [
+    "FitResult",
+    "NonFiniteError",
+    "StepResult",
+    "evaluate",
+    "fit",
+    "make_train_step",
+]
 
-CHECKPOINT_NAME = "checkpoint.pkl"
+CHECKPOINT_NAME = "checkpoint.npz"
+LEGACY_CHECKPOINT_NAME = "checkpoint.pkl"  # pickles from before format 2: refused
 DEFAULT_OBJECTIVE = Objective()
+# Per-epoch history entries and their types (``val_*`` only with validation).
+HISTORY = {
+    "loss": float,
+    "accuracy": float,
+    "seconds": float,
+    "skipped": int,
+    "diverged": bool,
+    "val_loss": float,
+    "val_accuracy": float,
+}
+
+
+class NonFiniteError(FloatingPointError):
+    """Training produced NaN or an infinity, and ``fit`` stopped.
+
+    Attributes:
+        epoch: the epoch (from 0) of the first non-finite step.
+        batch: the batch (from 0) within that epoch.
+        leaves: the non-finite quantities: ``"loss"``, ``"grads/target/key"``,
+            ``"params/target/key"``.
+        params: the last finite parameters (before that batch), full pytree.
+        checkpoint: the last good checkpoint (left untouched), or None.
+    """
+
+    def __init__(self, message, *, epoch, batch, leaves, params, checkpoint):
+        super().__init__(message)
+        self.epoch, self.batch, self.leaves = epoch, batch, leaves
+        self.params, self.checkpoint = params, checkpoint
 
 
 @dataclass
 class FitResult:
-    """What :func:`fit` returns: trained ``params``, the per-epoch ``history``
-    (``loss``, ``accuracy``, and ``val_loss``/``val_accuracy`` with validation,
-    ``seconds``), the final optimiser state and the best epoch."""
+    """What :func:`fit` returns.
+
+    Attributes:
+        params: the trained parameters (the best epoch's with ``patience``).
+        history: one entry per epoch: ``loss`` and ``accuracy`` (means over the
+            applied batches), ``val_loss``/``val_accuracy`` with validation,
+            ``seconds``, ``skipped`` (batches skipped as non-finite) and
+            ``diverged`` (see :func:`fit`).
+        opt_state: the final optimiser state.
+        best_epoch: the epoch with the best monitored loss.
+    """
 
     params: dict
-    history: dict[str, list[float]]
+    history: dict[str, list]
     opt_state: Any
     best_epoch: int
+
+
+class StepResult(NamedTuple):
+    """What ``train_step`` returns.
+
+    Attributes:
+        theta, opt_state: updated, or unchanged when ``finite`` or ``apply`` is
+            False.
+        loss, accuracy: of the batch, before the update.
+        finite: scalar bool: loss, gradients and updated parameters are all finite.
+        finite_leaves: ``{"loss": bool, "grads": tree, "params": tree}``, one
+            bool per leaf, for naming the culprits.
+    """
+
+    theta: Any
+    opt_state: Any
+    loss: Any
+    accuracy: Any
+    finite: Any
+    finite_leaves: Any
 
 
 def _loss_fn(sim, objective, input_name, t_max, regularizer):
@@ -80,19 +159,54 @@ def make_train_step(
     t_max: float | None = None,
     regularizer: Callable | None = None,
 ):
-    """The pure, jitted ``train_step(theta, opt_state, frozen, x, y)`` ->
-    ``(theta, opt_state, loss, accuracy)``."""
+    """The pure, jitted ``train_step(theta, opt_state, frozen, x, y, apply=True)``.
+
+    The update is applied only where ``apply`` is true and the loss, every
+    gradient and every updated parameter are finite (one fused reduction, no
+    host round trip); otherwise ``theta`` and ``opt_state`` come back unchanged.
+
+    Returns:
+        ``train_step`` returning a :class:`StepResult`.
+    """
     loss_fn = _loss_fn(sim, objective, input, t_max, regularizer)
 
     @jax.jit
-    def train_step(theta, opt_state, frozen, x, y):
+    def train_step(theta, opt_state, frozen, x, y, apply=True):
         (loss, acc), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             theta, frozen, x, y
         )
-        updates, opt_state = optimizer.update(grads, opt_state, theta)
-        return optax.apply_updates(theta, updates), opt_state, loss, acc
+        updates, new_opt_state = optimizer.update(grads, opt_state, theta)
+        new_theta = optax.apply_updates(theta, updates)
+        leaves = {
+            "loss": jnp.isfinite(loss),
+            "grads": checks.all_finite(grads),
+            "params": checks.all_finite(new_theta),
+        }
+        finite = jnp.all(jnp.stack(jax.tree_util.tree_leaves(leaves)))
+        keep = jnp.logical_and(finite, apply)
+
+        def choose(new, old):
+            return jax.tree_util.tree_map(lambda n, o: jnp.where(keep, n, o), new, old)
+
+        return StepResult(
+            choose(new_theta, theta),
+            choose(new_opt_state, opt_state),
+            loss,
+            acc,
+            finite,
+            leaves,
+        )
 
     return train_step
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_train_step(sim, optimizer, objective, input, t_max, regularizer):
+    """One compiled step per (simulator, optimizer, objective, ...): a second
+    ``fit`` with the same objects, such as a resume, does not compile again."""
+    return make_train_step(
+        sim, optimizer, objective, input=input, t_max=t_max, regularizer=regularizer
+    )
 
 
 def evaluate(
@@ -102,12 +216,35 @@ def evaluate(
     y: Any,
     *,
     input: str = "in",
-    objective: Objective | None = None,
+    objective: Objective | str | None = None,
     batch_size: int = 256,
     t_max: float | None = None,
 ) -> dict[str, Any]:
-    """Mean loss and accuracy over ``(x, y)`` in batches, and the predictions."""
-    objective = objective or DEFAULT_OBJECTIVE
+    """Mean loss and accuracy over ``(x, y)`` in batches, and the predictions.
+
+    Args:
+        sim, params: a compiled network and its parameters.
+        x: inputs ``(samples, time, n_input)``; y: integer labels ``(samples,)``
+            (or ``(samples, time)`` for ``per_step``) in ``[0, n_classes)``.
+        input: the input population; objective: an :class:`Objective` or loss
+            name (default ``max_voltage``); batch_size: a positive integer.
+
+    Returns:
+        ``{"loss": float, "accuracy": float, "predictions": array}``.
+
+    Raises:
+        TypeError, ValueError: a bad argument, named in the message.
+    """
+    objective = DEFAULT_OBJECTIVE if objective is None else objective
+    objective = checks.check_objective(objective)
+    batch_size = check_positive_int("batch_size", batch_size)
+    x, y = checks.check_data(x, y, "x, y")
+    kw = dict(input=input, objective=objective, t_max=t_max)
+    checks.check_labels(sim, params, x, y, name="y", **kw)
+    return _evaluate(sim, params, x, y, batch_size=batch_size, **kw)
+
+
+def _evaluate(sim, params, x, y, *, input, objective, batch_size, t_max):
     batch_eval = _batch_eval(sim, objective, input, t_max)
     n = len(x)
     tot_loss = tot_acc = 0.0
@@ -141,11 +278,67 @@ def _batch_eval(sim: Any, objective: Objective, input: str, t_max: float | None)
     return batch_eval
 
 
-def _check_data(x: Any, y: Any, name: str) -> None:
-    if len(x) != len(y):
-        raise ValueError(f"{name}: x has {len(x)} samples but y has {len(y)}.")
-    if len(x) == 0:
-        raise ValueError(f"{name}: no samples.")
+def _objective_json(objective: Objective) -> dict:
+    steps = objective.eval_steps
+    return {
+        "loss": objective.loss,
+        "trace": objective.record,
+        "label_smoothing": float(objective.label_smoothing),
+        "eval_steps": None if steps is None else np.asarray(steps).tolist(),
+        "mask_loss": bool(objective.mask_loss),
+    }
+
+
+def _history_arrays(history: dict[str, list]) -> dict[str, np.ndarray]:
+    return {k: np.asarray(v, dtype=HISTORY[k]) for k, v in history.items()}
+
+
+def _resume(ckpt: Path, template: dict, expect: dict, rng) -> tuple[dict, int]:
+    """The saved state (checked against this run) and the next epoch."""
+    meta = checkpoint_meta(ckpt)
+    epoch = meta.get("epoch")
+    if not isinstance(epoch, int) or epoch < 0:
+        raise CheckpointError(f"{ckpt}: epoch {epoch!r} in its metadata is invalid.")
+    n = epoch + 1
+    template = dict(
+        template,
+        history={k: np.zeros(n, dtype=HISTORY[k]) for k in template["history"]},
+    )
+    saved = load_checkpoint(ckpt, like=template, expect=expect)
+    try:
+        rng.bit_generator.state = meta["rng"]
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(
+            f"{ckpt}: the saved RNG state is invalid ({err})."
+        ) from err
+    saved["history"] = {k: v.tolist() for k, v in saved["history"].items()}
+    return saved, n
+
+
+def _nonfinite_message(epoch, batch, names, ckpt) -> str:
+    where = (
+        f"the last good checkpoint, {str(ckpt)!r}, is unchanged"
+        if ckpt is not None and ckpt.exists()
+        else "no checkpoint was written (pass checkpoint_dir= to keep one)"
+    )
+    return (
+        f"fit: non-finite values in epoch {epoch}, batch {batch}: "
+        f"{', '.join(names)}. The update was not applied and training stopped; "
+        f"{where}; the error's .params holds the last finite parameters. Lower the "
+        "learning rate, clip gradients (optax.clip_by_global_norm), check the "
+        "inputs, or pass on_nonfinite='skip'."
+    )
+
+
+def _leaf_names(leaves: dict) -> list[str]:
+    names = [] if bool(leaves["loss"]) else ["loss"]
+    for part in ("grads", "params"):
+        flat = jax.tree_util.tree_flatten_with_path(leaves[part])[0]
+        for path, ok in flat:
+            if not bool(ok):
+                keys = "/".join(str(getattr(k, "key", k)) for k in path)
+                names.append(f"{part}/{keys}")
+    return names
 
 
 def fit(
@@ -168,6 +361,8 @@ def fit(
     t_max: float | None = None,
     regularizer: Callable | None = None,
     max_batches: int | None = None,
+    on_nonfinite: str = "raise",
+    config: dict | None = None,
     progress: bool = True,
 ) -> FitResult:
     """Train ``sim``'s trainable parameters (``net.make_trainable``) on ``(x, y)``.
@@ -175,53 +370,100 @@ def fit(
     Args:
         sim: a compiled network. params: its parameters (``sim.init_params``).
         x: inputs ``(samples, time, n_input)`` for population ``input``
-            (currents in nA, or spikes for a ``SpikeSource``). y: labels
-            ``(samples,)`` or per-step targets ``(samples, time)``.
+            (currents in nA, or spikes for a ``SpikeSource``); real and finite.
+        y: integer labels ``(samples,)`` in ``[0, n_classes)``, or per-step
+            targets ``(samples, time)`` for the ``per_step`` loss.
         objective: an :class:`Objective` or a loss name (``"max_voltage"``, ...).
         optimizer: any optax ``GradientTransformation``; default ``adam(1e-3)``.
-        epochs, batch_size: mini-batches are reshuffled every epoch from ``seed``;
-            a last partial batch is dropped (one compiled shape).
+        epochs, batch_size: mini-batches are reshuffled every epoch from ``seed``
+            (a non-negative integer); a last partial batch is dropped (one
+            compiled shape).
         validation: ``(x_val, y_val)``; or ``validation_split``: the fraction of
             ``(x, y)`` (after one seeded shuffle) held out.
         patience: stop after this many epochs without a better validation loss
             (training loss without validation) and return the best parameters.
-        checkpoint_dir: write ``checkpoint.pkl`` there after every epoch
-            (atomically); with ``resume`` an existing one is continued.
+        checkpoint_dir: write ``checkpoint.npz`` there after every epoch
+            (atomically, never unpickled: see :mod:`neurosim.io`). With
+            ``resume`` an existing one is continued, after checking that it was
+            made with the same trainable parameters and optimiser-state
+            structure, data (a fingerprint of ``x``, ``y`` and ``validation``),
+            seed, objective, batch size, validation split, ``max_batches``,
+            ``input``, ``t_max`` and ``config``; any difference raises a
+            :class:`~neurosim.io.CheckpointError` naming it. A non-finite step
+            never overwrites it.
+        resume: continue from an existing checkpoint (default); False starts over.
         regularizer: ``f(params, recording) -> scalar`` added to the loss; may have
             a ``records`` attribute listing the extra traces it needs.
         max_batches: at most this many batches per epoch (smoke tests).
+        on_nonfinite: ``"raise"`` (default): on the first step whose loss,
+            gradients or updated parameters hold NaN or an infinity, stop with
+            :class:`NonFiniteError` naming the epoch, the batch and the leaves;
+            ``"skip"``: leave parameters and optimiser state unchanged for that
+            batch, go on, and count it in ``history["skipped"]``.
+        config: what else defines the run, as a JSON-serialisable dict (learning
+            rate, optimiser name, ...). An optax optimiser is a closure: two
+            learning rates cannot be told apart from it or from its state, so a
+            resume with another learning rate is caught only through ``config``.
+        progress: show a progress bar.
 
     Returns:
-        A :class:`FitResult`.
+        A :class:`FitResult`. ``history["diverged"][e]`` is True when epoch
+        ``e``'s loss is finite but above ``DIVERGENCE_FACTOR`` (1000) times
+        ``max(|first epoch's loss|, 1)``; a ``RuntimeWarning`` says so once.
+
+    Raises:
+        TypeError, ValueError: a bad argument, named in the message.
+        NonFiniteError: a non-finite step with ``on_nonfinite="raise"``.
+        CheckpointError: a checkpoint in ``checkpoint_dir`` that cannot be
+            resumed (a pickle, damaged, or from another run).
     """
-    objective = Objective(objective) if isinstance(objective, str) else objective
+    objective = checks.check_objective(objective)
     optimizer = optax.adam(1e-3) if optimizer is None else optimizer
-    _check_data(x, y, "x, y")
-    if not (isinstance(epochs, int) and epochs >= 1):
-        raise ValueError(f"epochs: expected a positive integer, got {epochs!r}.")
-    if not 0.0 <= validation_split < 1.0:
-        raise ValueError(
-            f"validation_split: expected [0, 1), got {validation_split!r}."
-        )
-    x, y = np.asarray(x), np.asarray(y)
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x: contains NaN or inf; expected finite inputs.")
+    optimizer = checks.check_optimizer(optimizer)
+    epochs = check_positive_int("epochs", epochs)
+    batch_size = check_positive_int("batch_size", batch_size)
+    seed = check_seed("seed", seed)
+    validation_split = checks.check_fraction("validation_split", validation_split)
+    patience = checks.check_optional_positive_int("patience", patience)
+    max_batches = checks.check_optional_positive_int("max_batches", max_batches)
+    on_nonfinite = checks.check_choice(
+        "on_nonfinite", on_nonfinite, checks.ON_NONFINITE
+    )
+    config = checks.check_config(config)
+    x, y = checks.check_data(x, y, "x, y")
+    if validation is not None:
+        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+            raise TypeError(
+                "validation: expected a pair (x_val, y_val), got "
+                f"{type(validation).__name__}"
+                + (
+                    f" of length {len(validation)}."
+                    if hasattr(validation, "__len__")
+                    else "."
+                )
+            )
+        validation = checks.check_data(*validation, "validation")
+    kw = dict(input=input, objective=objective, t_max=t_max)
+    checks.check_labels(sim, params, x, y, name="y", **kw)
+    if validation is not None:
+        checks.check_labels(sim, params, *validation, name="validation[1]", **kw)
+    fingerprint = data_fingerprint(x, y, *(validation or (None, None)))
+
     rng = np.random.default_rng(seed)
     if validation is None and validation_split > 0:
         order = rng.permutation(len(x))
         n_val = max(1, int(round(validation_split * len(x))))
+        if n_val >= len(x):
+            raise ValueError(
+                f"validation_split: {validation_split!r} of {len(x)} samples leaves "
+                "none for training."
+            )
         validation = (x[order[-n_val:]], y[order[-n_val:]])
         x, y = x[order[:-n_val]], y[order[:-n_val]]
-    if validation is not None:
-        _check_data(*validation, "validation")
-    batch_size = min(int(batch_size), len(x))
-    if batch_size < 1:
-        raise ValueError(
-            f"batch_size: expected a positive integer, got {batch_size!r}."
-        )
+    batch_size = min(batch_size, len(x))
     n_batches = len(x) // batch_size
     if max_batches is not None:
-        n_batches = max(1, min(n_batches, int(max_batches)))
+        n_batches = min(n_batches, max_batches)
 
     # On the device once; a single full batch is used in its given order (the
     # order of samples does not change a full-batch gradient).
@@ -232,31 +474,50 @@ def fit(
         raise ValueError("params: nothing is trainable; call net.make_trainable first.")
     frozen = params
     opt_state = optimizer.init(theta)
-    history: dict[str, list[float]] = {"loss": [], "accuracy": [], "seconds": []}
+    history: dict[str, list] = {k: [] for k in ("loss", "accuracy", "seconds")}
+    history.update(skipped=[], diverged=[])
     if validation is not None:
         history.update(val_loss=[], val_accuracy=[])
     start_epoch, best = 0, (math.inf, 0, theta)
     ckpt = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir else None
-    if ckpt is not None and resume and ckpt.exists():
-        saved = load_checkpoint(ckpt)
+    expect = {
+        "seed": seed,
+        "data_fingerprint": fingerprint,
+        "training": {
+            "objective": _objective_json(objective),
+            "batch_size": batch_size,
+            "validation_split": validation_split,
+            "max_batches": max_batches,
+            "input": input,
+            "t_max": t_max,
+            "regularizer": regularizer is not None,
+        },
+        "config": config,
+    }
+    if ckpt is not None and resume:
+        legacy = ckpt.with_name(LEGACY_CHECKPOINT_NAME)
+        if not ckpt.exists() and legacy.exists():
+            load_checkpoint(legacy)  # raises: a pickle is refused, never opened
+        if ckpt.exists():
+            template = {
+                "theta": theta,
+                "opt_state": opt_state,
+                "history": history,
+                "best_loss": 0.0,
+                "best_epoch": 0,
+                "best_theta": theta,
+            }
+            saved, start_epoch = _resume(ckpt, template, expect, rng)
+            theta, opt_state = saved["theta"], saved["opt_state"]
+            history = saved["history"]
+            best = (saved["best_loss"], saved["best_epoch"], saved["best_theta"])
 
-        def shapes(tree):
-            leaves, treedef = jax.tree_util.tree_flatten(tree)
-            return treedef, [np.shape(v) for v in leaves]
-
-        if shapes(saved["theta"]) != shapes(theta):
-            raise ValueError(
-                f"checkpoint_dir: {str(ckpt)!r} holds other trainable parameters; "
-                "use another directory or resume=False."
-            )
-        theta, opt_state = saved["theta"], saved["opt_state"]
-        history, start_epoch = saved["history"], saved["epoch"] + 1
-        best = (saved["best_loss"], saved["best_epoch"], saved["best_theta"])
-        rng.bit_generator.state = saved["rng"]
-
-    train_step = make_train_step(
-        sim, optimizer, objective, input=input, t_max=t_max, regularizer=regularizer
-    )
+    step_key = (sim, optimizer, objective, input, t_max, regularizer)
+    try:
+        train_step = _cached_train_step(*step_key)
+    except TypeError:  # something unhashable (a regularizer object): no cache
+        train_step = _cached_train_step.__wrapped__(*step_key)
+    always = jnp.asarray(True)
     bar = tqdm(
         range(start_epoch, epochs),
         desc="training",
@@ -267,38 +528,57 @@ def fit(
     for epoch in bar:
         t0 = time.perf_counter()
         order = rng.permutation(len(x))
-        losses, accs = [], []
+        steps = []
+        apply = always
         for b in range(n_batches):
             if full_batch:  # the same samples every epoch: no copy, no transfer
                 xb, yb = x_dev, y_dev
             else:
                 idx = jnp.asarray(order[b * batch_size : (b + 1) * batch_size])
                 xb, yb = x_dev[idx], y_dev[idx]
-            theta, opt_state, loss, acc = train_step(theta, opt_state, frozen, xb, yb)
-            losses.append(loss)
-            accs.append(acc)
-        loss, acc = (
-            float(np.mean(jax.device_get(losses))),
-            float(np.mean(jax.device_get(accs))),
+            step = train_step(theta, opt_state, frozen, xb, yb, apply)
+            theta, opt_state = step.theta, step.opt_state
+            if on_nonfinite == "raise":  # after a bad step, nothing more is applied
+                apply = jnp.logical_and(apply, step.finite)
+            steps.append(step)
+        losses, accs, finite = (
+            np.asarray(jax.device_get([getattr(s, k) for s in steps]))
+            for k in ("loss", "accuracy", "finite")
         )
-        if not math.isfinite(loss):
-            raise FloatingPointError(
-                f"fit: the loss became {loss} in epoch {epoch}; the last good state is "
-                f"{'in ' + str(ckpt) if ckpt else 'lost (no checkpoint_dir)'}. Lower the "
-                "learning rate or check the inputs."
+        if not finite.all() and on_nonfinite == "raise":
+            b = int(np.argmin(finite))
+            names = _leaf_names(jax.device_get(steps[b].finite_leaves))
+            raise NonFiniteError(
+                _nonfinite_message(epoch, b, names, ckpt),
+                epoch=epoch,
+                batch=b,
+                leaves=names,
+                params=set_trainable(sim, frozen, theta),
+                checkpoint=ckpt if ckpt is not None and ckpt.exists() else None,
             )
+        loss = float(np.mean(losses[finite])) if finite.any() else math.nan
+        acc = float(np.mean(accs[finite])) if finite.any() else math.nan
         history["loss"].append(loss)
         history["accuracy"].append(acc)
+        history["skipped"].append(int(np.sum(~finite)))
+        diverged = checks.diverging(loss, history["loss"][0])
+        if diverged and not any(history["diverged"]):
+            warnings.warn(
+                f"fit: the loss diverges: {loss:.4g} in epoch {epoch}, more than "
+                f"{checks.DIVERGENCE_FACTOR:g} x max(|first epoch's loss "
+                f"{history['loss'][0]:.4g}|, 1). Lower the learning rate.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        history["diverged"].append(diverged)
         monitor = loss
         if validation is not None:
-            ev = evaluate(
+            ev = _evaluate(
                 sim,
                 set_trainable(sim, frozen, theta),
                 *validation,
-                input=input,
-                objective=objective,
                 batch_size=max(batch_size, 256),
-                t_max=t_max,
+                **kw,
             )
             history["val_loss"].append(ev["loss"])
             history["val_accuracy"].append(ev["accuracy"])
@@ -307,7 +587,11 @@ def fit(
         if monitor < best[0]:
             best = (monitor, epoch, theta)
         bar.set_postfix(
-            {k: f"{v[-1]:.4f}" for k, v in history.items() if k != "seconds"}
+            {
+                k: f"{v[-1]:.4f}"
+                for k, v in history.items()
+                if HISTORY[k] is float and k != "seconds"
+            }
         )
         if ckpt is not None:
             save_checkpoint(
@@ -315,13 +599,12 @@ def fit(
                 {
                     "theta": theta,
                     "opt_state": opt_state,
-                    "epoch": epoch,
-                    "history": history,
-                    "rng": rng.bit_generator.state,
-                    "best_loss": best[0],
-                    "best_epoch": best[1],
+                    "history": _history_arrays(history),
+                    "best_loss": float(best[0]),
+                    "best_epoch": int(best[1]),
                     "best_theta": best[2],
                 },
+                meta=dict(expect, epoch=epoch, rng=rng.bit_generator.state),
             )
         if patience is not None and epoch - best[1] >= patience:
             break

@@ -68,9 +68,27 @@ _RATE_KINDS = ("l2", "upper", "lower")
 # ---------------------------------------------------------------------------
 
 
+def _numeric(x: Any, name: str, fn: str) -> jax.Array:
+    """`x` as a JAX array of real numbers or booleans, or a TypeError naming it."""
+    if isinstance(x, (str, bytes)) or x is None:
+        raise TypeError(
+            f"{fn}: `{name}` must be an array of numbers, got {type(x).__name__} {x!r}."
+        )
+    try:
+        x = jnp.asarray(x)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"{fn}: `{name}` must be an array of numbers, got {type(x).__name__} "
+            f"({err})."
+        ) from err
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"{fn}: `{name}` must hold real numbers, got dtype {x.dtype}.")
+    return x
+
+
 def _float_array(x: Any, name: str, fn: str, dims: tuple[str, ...]) -> jax.Array:
     """`x` as a floating array of ndim `len(dims)`; casts ints/bools to float."""
-    x = jnp.asarray(x)
+    x = _numeric(x, name, fn)
     if x.ndim != len(dims):
         raise ValueError(
             f"{fn}: `{name}` must have shape ({', '.join(dims)}) (batch-major), got "
@@ -85,7 +103,7 @@ def _labels(
     labels: Any, name: str, fn: str, shape: tuple[int, ...], dims: str
 ) -> jax.Array:
     """Integer labels of exactly `shape`, with their values checked if concrete."""
-    labels = jnp.asarray(labels)
+    labels = _numeric(labels, name, fn)
     if not jnp.issubdtype(labels.dtype, jnp.integer):
         raise ValueError(
             f"{fn}: `{name}` must hold integer class indices, got dtype "
@@ -115,7 +133,7 @@ def _check_label_values(labels: jax.Array, num_classes: int, name: str, fn: str)
 
 def _mask(mask: Any, shape: tuple[int, int], dtype: Any, fn: str) -> jax.Array:
     """Mask of shape (batch, time) or (time,), broadcast to `shape`, as `dtype`."""
-    mask = jnp.asarray(mask)
+    mask = _numeric(mask, "mask", fn)
     if mask.shape not in (shape, shape[1:]):
         raise ValueError(
             f"{fn}: `mask` must have shape (batch, time) = {shape} or (time,) = "
@@ -334,7 +352,7 @@ def last_voltage_ce(
 def _step_targets(targets: Any, v: jax.Array, fn: str) -> jax.Array:
     """Per-step targets `(batch, time)`; `(batch,)` is held over time."""
     batch, time = v.shape[:2]
-    targets = jnp.asarray(targets)
+    targets = _numeric(targets, "targets", fn)
     if targets.ndim == 1:
         targets = _labels(targets, "targets", fn, (batch,), "(batch,) from `v`")
         targets = jnp.broadcast_to(targets[:, None], (batch, time))
@@ -463,7 +481,7 @@ def spread_penalty(
         Scalar penalty.
     """
     fn = "spread_penalty"
-    alpha = jnp.asarray(alpha)
+    alpha = _numeric(alpha, "alpha", fn)
     if alpha.ndim != 1:
         raise ValueError(
             f"{fn}: `alpha` must be one layer's vector, shape (n,), got shape "
