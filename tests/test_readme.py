@@ -17,6 +17,9 @@ def test_readme_example_runs():
     assert len(scope["result"].history["loss"]) == 2
     exec(compile(blocks[1], str(README), "exec"), scope)
     assert "h1->h1" in scope["net"].projections
+    exec(compile(blocks[2], str(README), "exec"), scope)
+    assert scope["obs"].v["cells"].shape == (2, 6)
+    assert scope["params"]["cells"]["HH_gNa"].shape == ()
 
 
 def test_readme_first_lines_give_install_and_test_commands():

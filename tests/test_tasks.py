@@ -98,7 +98,8 @@ def test_missing_data_or_package_raises_a_task_error(tmp_path, monkeypatch):
         run_task("shd", out=tmp_path, quick=True, data=tmp_path)
     with pytest.raises(TaskDataError, match="train-images-idx3-ubyte"):
         run_task("mnist", out=tmp_path, quick=True, data=tmp_path)
-    monkeypatch.setitem(__import__("sys").modules, "sklearn", None)
+    for mod in ("sklearn", "sklearn.datasets", "sklearn.model_selection"):
+        monkeypatch.setitem(__import__("sys").modules, mod, None)  # even if imported
     with pytest.raises(TaskDependencyError, match="pip install scikit-learn"):
         run_task("digits", out=tmp_path, quick=True)
 
