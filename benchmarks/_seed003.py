@@ -208,7 +208,7 @@ def build_jaxley() -> tuple[Any, Callable]:
 def jaxley_params(gs: dict) -> list[dict]:
     """neurosim's gS leaves as jaxley's trainable list (edges pre-major, both
     projections in one array, as ``jx.fully_connect`` numbers them)."""
-    flat = jnp.concatenate([gs[p]["SpikeSynapse_gS"] for p in PROJ])
+    flat = jnp.concatenate([jnp.ravel(gs[p]["SpikeSynapse_gS"]) for p in PROJ])
     return [{"SpikeDetectSynapse_gS": flat}]
 
 

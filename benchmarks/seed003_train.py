@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     (ns_val, ns_grad), (jx_val, jx_grad) = ns.out, jx.out
 
-    ns_g = jnp.concatenate([ns_grad[p]["SpikeSynapse_gS"] for p in S.PROJ])
+    ns_g = jnp.concatenate([jnp.ravel(ns_grad[p]["SpikeSynapse_gS"]) for p in S.PROJ])
     jx_g = jx_grad[0]["SpikeDetectSynapse_gS"]
     print(
         f"loss: neurosim {float(ns_val):.6f}, jaxley {float(jx_val):.6f}; "

@@ -45,11 +45,11 @@ from .network import Random as Random
 from .network import normal as normal
 from .network import step_current as step_current
 from .network import uniform as uniform
-from .params import count_trainable as count_trainable
-from .params import get_trainable as get_trainable
-from .params import set_trainable as set_trainable
-from .params import trainable_mask as trainable_mask
 from .train import NonFiniteError as NonFiniteError
 from .train import Objective as Objective
 from .train import evaluate as evaluate
 from .train import fit as fit
+from .train.trainable import count_trainable as count_trainable
+from .train.trainable import get_trainable as get_trainable
+from .train.trainable import set_trainable as set_trainable
+from .train.trainable import trainable_mask as trainable_mask

@@ -30,6 +30,7 @@ from .mechanisms.channels import Fire, Leak, SpikeSource, tau_to_gleak
 from .mechanisms.surrogate import FastSigmoid
 from .mechanisms.synapses import SpikeSynapse
 from .network import Network, normal
+from .transforms import DecayFactor, Softplus
 
 __all__ = ["LENGTH_UNIT_AREA", "lif_stack"]
 
@@ -108,11 +109,11 @@ def lif_stack(
             net.make_trainable(rec, "SpikeSynapse_gS", per_element=True)
         if train_tau:
             net.make_trainable(
-                name, "Leak_gLeak", per_element=per_neuron, transform="decay"
+                name, "Leak_gLeak", per_element=per_neuron, transform=DecayFactor()
             )
         if train_vth and len(channels) > 1:
             net.make_trainable(
-                name, "Fire_vth", per_element=per_neuron, transform="softplus"
+                name, "Fire_vth", per_element=per_neuron, transform=Softplus()
             )
         pre = name
     net.record("out", "v")

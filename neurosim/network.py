@@ -29,6 +29,7 @@ import numpy as np
 
 from .mechanisms.base import Channel, Connectivity, Synapse
 from .mechanisms.jaxley import as_channel, as_synapse
+from .transforms import Transform, as_transform
 
 __all__ = [
     "AllToAll",
@@ -43,7 +44,6 @@ __all__ = [
 # Geometry and membrane parameters of every population (jaxley's names and defaults).
 POPULATION_PARAMS = {"capacitance": 1.0, "length": 10.0, "radius": 1.0}
 POSITIVE_PARAMS = ("capacitance", "length", "radius")
-TRANSFORMS = (None, "softplus", "log", "decay")
 
 
 def unknown(
@@ -253,7 +253,7 @@ class Network:
         self.projections: dict[str, Projection] = {}
         self.recordings: list[str] = []
         self.stimuli: dict[str, np.ndarray] = {}
-        self.trainable: dict[tuple[str, str], tuple[bool, str | None]] = {}
+        self.trainable: dict[tuple[str, str], tuple[bool, Transform | None]] = {}
 
     # ----------------------------------------------------------------- building
     def add_population(
@@ -437,12 +437,25 @@ class Network:
             return el.sizes.get(key, el.n)
         return el.n
 
+    def shape(self, target: str, key: str) -> tuple[int, ...]:
+        """The shape of a per-element ``key`` of ``target``: ``(n,)`` per cell,
+        ``(len(cells),)`` for a channel on some cells, ``(n_edges,)`` per edge, and
+        ``(n_pre, n_post)`` for an all-to-all projection's weights and other
+        per-edge parameters (a matrix, as ML users expect)."""
+        el = self.element(target)
+        if isinstance(el, Projection) and el.dense:
+            return (el.conn.n_pre, el.conn.n_post)
+        return (self.size(target, key),)
+
     def set(self, target: str, key: str, value: Any) -> None:
         """Set a parameter or an initial state, shared (scalar) or per element.
 
-        ``value`` is a scalar, an array of one value per neuron / edge (for an
-        all-to-all projection also a ``(n_pre, n_post)`` matrix), or an
-        initialiser such as ``ns.normal(0, 10)`` drawn in ``init_params(key)``.
+        ``value`` is a scalar, an array shaped as :meth:`shape` says (one value
+        per neuron / edge; an all-to-all projection takes a ``(n_pre, n_post)``
+        matrix, or its flat pre-major vector), or an initialiser drawn in
+        ``init_params(key)``: ``ns.normal(0, 10)``, ``ns.uniform(...)`` or any
+        ``(key, shape, dtype) -> array`` callable such as
+        ``jax.nn.initializers.glorot_normal()``.
         """
         el = self.element(target)
         store = (
@@ -466,26 +479,24 @@ class Network:
         )
 
     def _check_value(self, el, target: str, key: str, value: Any) -> Any:
-        if isinstance(value, Initializer):
-            return value
-        if callable(value):
+        if callable(value) and not isinstance(value, type):
+            return value  # an initialiser, called (and checked) in init_params
+        if isinstance(value, type):
             raise TypeError(
-                f"{target}.{key}: expected a number, an array or ns.normal/ns.uniform, "
-                f"got {value!r}."
+                f"{target}.{key}: expected a number, an array or an initialiser, got "
+                f"the class {value.__name__}."
             )
         arr = np.asarray(value)
         if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(
             arr.dtype, np.complexfloating
         ):
             raise TypeError(f"{target}.{key}: expected real numbers, got {arr.dtype}.")
-        if isinstance(el, Projection) and el.dense and arr.ndim == 2:
-            n_post = self.populations[el.post].n
-            if arr.shape == (self.populations[el.pre].n, n_post):
-                arr = arr.reshape(-1)
-        n = self.size(target, key)
-        if arr.shape not in ((), (n,)):
+        shape = self.shape(target, key)
+        if len(shape) == 2 and arr.shape == (el.n,):
+            arr = arr.reshape(shape)  # a flat pre-major vector of an all-to-all
+        if arr.shape not in ((), shape):
             raise ValueError(
-                f"{target}.{key}: expected a scalar or shape ({n},), got shape "
+                f"{target}.{key}: expected a scalar or shape {shape}, got shape "
                 f"{arr.shape}."
             )
         if not np.all(np.isfinite(arr)):
@@ -500,7 +511,7 @@ class Network:
         key: str,
         *,
         per_element: bool = False,
-        transform: str | None = None,
+        transform: Transform | str | None = None,
     ) -> None:
         """Mark a parameter for training.
 
@@ -510,21 +521,22 @@ class Network:
             per_element: one value per neuron/edge (else shared, unless the value
                 set is already per element).
             transform: keeps a positive quantity positive during optimisation:
-                ``"softplus"``, ``"log"``, or ``"decay"`` (for ``Leak_gLeak``: the
-                decay factor ``alpha = exp(-dt / tau_m)``, kept in (0, 1));
-                ``None`` for unconstrained.
+                a :class:`~neurosim.transforms.Transform` (``Softplus()``,
+                ``Log()``, ``DecayFactor()`` for a population's conductance
+                trained as ``alpha = exp(-dt / tau_m)``, or your own) or its name
+                (``"softplus"``, ``"log"``, ``"decay"``); ``None`` for
+                unconstrained.
         """
         el = self.element(target)
         if key not in el.params:
             raise unknown("parameter", key, list(el.params), f"{target}: ")
-        if transform not in TRANSFORMS:
-            raise unknown(
-                "transform", str(transform), [str(t) for t in TRANSFORMS], "transform: "
+        if not isinstance(per_element, bool):
+            raise TypeError(
+                f"per_element: expected True or False, got {per_element!r}."
             )
-        if transform == "decay" and not key.endswith("_gLeak"):
-            raise ValueError(
-                f"transform: 'decay' applies to a Leak conductance, not {key!r}."
-            )
+        transform = as_transform(transform)
+        if transform is not None:
+            transform.check(target, key, isinstance(el, Population))
         self.trainable[(target, key)] = (bool(per_element), transform)
 
     # ----------------------------------------------------------------- recording, stimuli

@@ -111,10 +111,10 @@ SHAPES = [
     ),
     pytest.param(
         lambda c: _run(
-            c, params=_with(c.params, "inp->hid", "SpikeSynapse_gS", np.ones((3, 2)))
+            c, params=_with(c.params, "inp->hid", "SpikeSynapse_gS", np.ones(6))
         ),
-        ["params['inp->hid']['SpikeSynapse_gS']", "shape (6,)", "got shape (3, 2)"],
-        id="params-matrix-instead-of-edges",
+        ["params['inp->hid']['SpikeSynapse_gS']", "shape (3, 2)", "got shape (6,)"],
+        id="params-flat-instead-of-matrix",
     ),
     pytest.param(
         lambda c: c.net.set("hid", "v", np.zeros(3)),
@@ -123,7 +123,7 @@ SHAPES = [
     ),
     pytest.param(
         lambda c: c.net.set("inp->hid", "SpikeSynapse_gS", np.zeros((2, 3))),
-        ["inp->hid.SpikeSynapse_gS", "shape (6,)", "got shape (2, 3)"],
+        ["inp->hid.SpikeSynapse_gS", "shape (3, 2)", "got shape (2, 3)"],
         id="set-transposed-matrix",
     ),
     pytest.param(
@@ -343,7 +343,9 @@ NON_FINITE = [
     pytest.param(
         lambda c: _run(
             c,
-            params=_with(c.params, "inp->hid", "SpikeSynapse_gS", np.full(6, -np.inf)),
+            params=_with(
+                c.params, "inp->hid", "SpikeSynapse_gS", np.full((3, 2), -np.inf)
+            ),
         ),
         ["params['inp->hid']['SpikeSynapse_gS']", "NaN or inf"],
         id="params-inf",

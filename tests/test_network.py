@@ -65,7 +65,10 @@ def test_all_to_all_matrix_is_read_pre_major():
     m = np.arange(12.0).reshape(3, 4)
     net.set("a->b", "SpikeSynapse_gS", m)
     pre, post = _edges(net, "a->b")
-    np.testing.assert_array_equal(net.get("a->b", "SpikeSynapse_gS"), m[pre, post])
+    np.testing.assert_array_equal(net.get("a->b", "SpikeSynapse_gS"), m)
+    # a flat vector is read pre-major: edge k = (pre[k], post[k])
+    net.set("a->b", "SpikeSynapse_gS", m[pre, post])
+    np.testing.assert_array_equal(net.get("a->b", "SpikeSynapse_gS"), m)
 
 
 def test_all_to_all_weight_reaches_the_right_neuron():
@@ -128,7 +131,9 @@ def test_set_get_shared_and_per_element(tiny_net):
     assert params["hid"]["Leak_gLeak"].shape == ()
     assert float(params["hid"]["Leak_gLeak"]) == 0.02
     np.testing.assert_array_equal(params["out"]["Leak_gLeak"], [0.02, 0.03])
-    np.testing.assert_array_equal(params["inp->hid"]["SpikeSynapse_gS"], np.arange(6))
+    np.testing.assert_array_equal(
+        params["inp->hid"]["SpikeSynapse_gS"], np.arange(6).reshape(3, 2)
+    )
     # Initial states: shared and per element broadcast to one value per neuron.
     tiny_net.set("hid", "v", [0.5, -0.5])
     state = ns.compile(tiny_net).init_state(params)
@@ -144,7 +149,7 @@ def test_per_element_equal_values_match_shared(tiny_net):
     tiny_net.set("hid", "Leak_gLeak", np.full(2, 0.01))
     sim = ns.compile(tiny_net, dt=0.01)
     params = sim.init_params()
-    assert params["hid->out"]["SpikeSynapse_gS"].shape == (4,)
+    assert params["hid->out"]["SpikeSynapse_gS"].shape == (2, 2)
     np.testing.assert_allclose(sim.run(params, {"inp": x})["out.v"], shared, rtol=RTOL)
 
 
@@ -165,9 +170,9 @@ def test_initialisers_draw_from_the_key_in_order():
     key, sub = jax.random.split(key)
     e_leak = jax.random.uniform(sub, (4,), jnp.float64, minval=-1.0, maxval=1.0)
     key, sub = jax.random.split(key)
-    g_bc = 1.0 + jax.random.normal(sub, (8,), jnp.float64) * 10.0
+    g_bc = 1.0 + jax.random.normal(sub, (2, 4), jnp.float64) * 10.0
     key, sub = jax.random.split(key)
-    g_ac = -2.0 + jax.random.normal(sub, (12,), jnp.float64) * 3.0
+    g_ac = -2.0 + jax.random.normal(sub, (3, 4), jnp.float64) * 3.0
 
     np.testing.assert_array_equal(params["c"]["Leak_eLeak"], e_leak)
     np.testing.assert_array_equal(params["b->c"]["SpikeSynapse_gS"], g_bc)

@@ -74,7 +74,7 @@ def test_per_element_and_shared_trainables():
     sim = ns.compile(net, dt=1.0)
     theta = ns.get_trainable(sim, sim.init_params(jax.random.key(0)))
     assert theta["h1"]["Leak_gLeak"].shape == ()
-    assert theta["in->h1"]["SpikeSynapse_gS"].shape == (12,)
+    assert theta["in->h1"]["SpikeSynapse_gS"].shape == (4, 3)  # (n_pre, n_post)
     assert ns.count_trainable(theta) == 12 + 6 + 1 + 1
     mask = ns.trainable_mask(sim, sim.init_params(jax.random.key(0)))
     assert mask["in->h1"]["SpikeSynapse_gS"] and not mask["h1"]["Fire_vreset"]

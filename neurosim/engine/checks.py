@@ -91,11 +91,11 @@ def check_params(
             if name not in params[target]:
                 raise ValueError(f"params[{target!r}]: missing {name!r}.")
             value = params[target][name]
-            n = net.size(target, name)
-            if jnp.shape(value) not in ((), (n,)):
+            shape = net.shape(target, name)
+            if jnp.shape(value) not in ((), shape):
                 raise ValueError(
                     f"params[{target!r}][{name!r}]: expected a scalar or shape "
-                    f"({n},), got shape {jnp.shape(value)}."
+                    f"{shape}, got shape {jnp.shape(value)}."
                 )
             check_real(f"params[{target!r}][{name!r}]", value)
             named.append((f"params[{target!r}][{name!r}]", value))

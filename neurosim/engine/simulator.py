@@ -182,7 +182,7 @@ class Simulator:
             out = {}
             for name, value in el.params.items():
                 per_element = self.net.trainable.get((target, name), (False, None))[0]
-                n = self.net.size(target, name)
+                shape = self.net.shape(target, name)
                 if callable(value):
                     if key is None:
                         raise ValueError(
@@ -190,11 +190,11 @@ class Simulator:
                             "init_params(jax.random.key(seed))."
                         )
                     key, sub = jax.random.split(key)
-                    arr = value(sub, (n,), jnp.result_type(float))
+                    arr = _draw(value, sub, shape, f"{target}.{name}")
                 else:
                     arr = as_float(value)
                     if per_element and arr.ndim == 0:
-                        arr = jnp.full((n,), arr)
+                        arr = jnp.full(shape, arr)
                 out[name] = arr
             params[target] = out
         return params
@@ -272,7 +272,11 @@ class Simulator:
                 },
             }
         for name, proj in self.net.projections.items():
-            raw = {k: as_float(v) for k, v in params[name].items()}
+            # per-edge values reach the synapse flat (an all-to-all matrix, pre-major)
+            raw = {
+                k: jnp.reshape(as_float(v), (-1,)) if jnp.ndim(v) == 2 else as_float(v)
+                for k, v in params[name].items()
+            }
             prep[name] = proj.synapse.prepare(raw, proj.conn, self.layouts[name])
         return prep
 
@@ -539,6 +543,22 @@ class Simulator:
     @staticmethod
     def _specs_of(resolved):
         return [f"{t}.{k}" for t, k in resolved]
+
+
+def _draw(init: Callable, key: jax.Array, shape: tuple, name: str) -> Array:
+    """Call an initialiser ``(key, shape, dtype) -> array`` and check its result."""
+    try:
+        arr = jnp.asarray(init(key, shape, jnp.result_type(float)))
+    except Exception as err:  # a callable of another signature
+        raise TypeError(
+            f"{name}: the initialiser {init!r} failed when called as "
+            f"init(key, {shape}, dtype): {err}"
+        ) from err
+    if arr.shape != shape:
+        raise ValueError(
+            f"{name}: the initialiser returned shape {arr.shape}, expected {shape}."
+        )
+    return arr.astype(jnp.result_type(float))
 
 
 def _pick(state: State, obs: Observations | None, resolved: tuple[str, str]) -> Array:

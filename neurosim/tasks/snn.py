@@ -18,6 +18,7 @@ from ..mechanisms.surrogate import ArcTan, FastSigmoid
 from ..train import Objective, evaluate, fit
 from ..train.data_init import data_init
 from ..train.transforms import cap_decay, centralize_gradients, scale_by_key
+from ..transforms import DecayFactor
 from .config import SnnConfig, TaskConfig
 
 __all__ = [
@@ -137,7 +138,9 @@ def optimizer(cfg: SnnConfig, sim: Any, steps: int) -> optax.GradientTransformat
     if cfg.lr_scale:
         parts.append(scale_by_key(cfg.lr_scale))
     if cfg.tau_max is not None:
-        decay = {k for k, (_, tr) in sim.net.trainable.items() if tr == "decay"}
+        decay = {
+            k for k, (_, tr) in sim.net.trainable.items() if isinstance(tr, DecayFactor)
+        }
         parts.append(cap_decay(math.exp(-sim.dt / cfg.tau_max), decay))
     return optax.chain(*parts)
 

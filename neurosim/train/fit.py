@@ -42,9 +42,9 @@ from ..io import (
     load_checkpoint,
     save_checkpoint,
 )
-from ..params import count_trainable, get_trainable, set_trainable
 from . import _inputs as checks
 from .objective import Objective
+from .trainable import count_trainable, get_trainable, set_trainable
 
 __all__ = [
     "FitResult",
@@ -128,9 +128,28 @@ class StepResult(NamedTuple):
     finite_leaves: Any
 
 
+def flat_view(theta: dict) -> dict:
+    """The optimiser's view of ``theta``: every leaf as a vector (a weight matrix
+    pre-major), so optimiser states and the update arithmetic do not depend on
+    how a parameter is laid out in ``params``."""
+    return jax.tree_util.tree_map(lambda v: jnp.reshape(v, (-1,)), theta)
+
+
+def shaped_view(sim: Any, theta: dict) -> dict:
+    """``theta`` from :func:`flat_view` back in the shapes of ``params``."""
+    out: dict = {}
+    for (target, key), (per_element, _) in sim.net.trainable.items():
+        shape = sim.net.shape(target, key) if per_element else None
+        v = theta[target][key]
+        if shape is None:
+            shape = () if jnp.size(v) == 1 else sim.net.shape(target, key)
+        out.setdefault(target, {})[key] = jnp.reshape(v, shape)
+    return out
+
+
 def _loss_fn(sim, objective, input_name, t_max, regularizer):
     def loss_fn(theta, frozen, x, y):
-        params = set_trainable(sim, frozen, theta)
+        params = set_trainable(sim, frozen, shaped_view(sim, theta))
         rec = sim.run(
             params,
             {input_name: x},
@@ -469,7 +488,7 @@ def fit(
     # order of samples does not change a full-batch gradient).
     x_dev, y_dev = jnp.asarray(x), jnp.asarray(y)
     full_batch = n_batches == 1 and batch_size == len(x)
-    theta = get_trainable(sim, params)
+    theta = flat_view(get_trainable(sim, params))
     if count_trainable(theta) == 0:
         raise ValueError("params: nothing is trainable; call net.make_trainable first.")
     frozen = params
@@ -553,7 +572,7 @@ def fit(
                 epoch=epoch,
                 batch=b,
                 leaves=names,
-                params=set_trainable(sim, frozen, theta),
+                params=set_trainable(sim, frozen, shaped_view(sim, theta)),
                 checkpoint=ckpt if ckpt is not None and ckpt.exists() else None,
             )
         loss = float(np.mean(losses[finite])) if finite.any() else math.nan
@@ -575,7 +594,7 @@ def fit(
         if validation is not None:
             ev = _evaluate(
                 sim,
-                set_trainable(sim, frozen, theta),
+                set_trainable(sim, frozen, shaped_view(sim, theta)),
                 *validation,
                 batch_size=max(batch_size, 256),
                 **kw,
@@ -611,4 +630,6 @@ def fit(
     bar.close()
     if patience is not None:
         theta = best[2]
-    return FitResult(set_trainable(sim, frozen, theta), history, opt_state, best[1])
+    return FitResult(
+        set_trainable(sim, frozen, shaped_view(sim, theta)), history, opt_state, best[1]
+    )

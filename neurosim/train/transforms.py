@@ -86,7 +86,7 @@ def cap_decay(
     Args:
         alpha_max: the cap, dimensionless, in (0, 1).
         keys: ``(target, key)`` pairs of the leaves that hold decay factors
-            (parameters trained with ``transform="decay"``).
+            (parameters trained with ``DecayFactor()``).
 
     Returns:
         A stateless ``optax.GradientTransformation``; its ``update`` needs
