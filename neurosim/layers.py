@@ -77,7 +77,15 @@ def lif_stack(
     Returns:
         A Network recording ``out.v`` (and ``out.spikes`` for a spiking readout).
     """
-    sizes = [int(s) for s in sizes]
+    try:
+        listed = list(sizes)
+    except TypeError:
+        listed = None
+    if listed is None or not all(
+        isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in listed
+    ):
+        raise TypeError(f"sizes: expected a list of layer sizes, got {sizes!r}.")
+    sizes = [int(s) for s in listed]
     if len(sizes) < 2 or any(s <= 0 for s in sizes):
         raise ValueError(f"sizes: expected >= 2 positive layer sizes, got {sizes}.")
     if readout not in ("leaky", "spiking"):
