@@ -38,6 +38,8 @@ def fit_seed003(
     lr: float = 0.1,
     batch_size: int | None = None,
     seed: int = SEED003_SEED,
+    checkpoint_dir: str | Path | None = None,
+    config: dict | None = None,
     progress: bool = True,
 ) -> tuple[Simulator, FitResult]:
     """Fit the seed-003 circuit's conductances with Adam on the max-voltage loss.
@@ -52,6 +54,9 @@ def fit_seed003(
         lr: Adam's learning rate.
         batch_size: samples per batch (default: the whole batch, as the seed).
         seed: draws the weights (``jax.random.key(seed)``) and the batch order.
+        checkpoint_dir: checkpoint every epoch there, and continue a checkpoint
+            found there (``neurosim.fit``'s ``checkpoint_dir``).
+        config: what else a checkpoint must match to be continued (``fit``).
         progress: show a progress bar.
 
     Returns:
@@ -71,13 +76,18 @@ def fit_seed003(
         batch_size=batch_size or len(x),
         seed=seed,
         t_max=SEED003_T_MAX,
+        checkpoint_dir=checkpoint_dir,
+        config=config,
         progress=progress,
     )
     return sim, result
 
 
 def run_demo(
-    out: str | Path = "neurosim-demo", epochs: int = 500, progress: bool = True
+    out: str | Path = "neurosim-demo",
+    epochs: int = 500,
+    progress: bool = True,
+    checkpoint: bool = False,
 ) -> dict:
     """Train the seed-003 circuit and write its outputs to ``out``.
 
@@ -89,6 +99,8 @@ def run_demo(
         out: output folder (created).
         epochs: epochs of Adam(0.1) on the full batch of 256.
         progress: show a progress bar.
+        checkpoint: write ``out/checkpoint.npz`` every epoch and continue one
+            found there (``neurosim demo --resume``).
 
     Returns:
         The metrics written to ``out/metrics.json``.
@@ -97,10 +109,19 @@ def run_demo(
 
     t0 = time.perf_counter()
     objective = Objective("max_voltage")
+    if checkpoint:
+        Path(out).mkdir(parents=True, exist_ok=True)
     with jax.enable_x64(True):
         task = toy(seed=SEED003_SEED)
         x, y = np.asarray(task.currents), np.asarray(task.labels)
-        sim, result = fit_seed003(x, y, epochs=epochs, progress=progress)
+        sim, result = fit_seed003(
+            x,
+            y,
+            epochs=epochs,
+            checkpoint_dir=out if checkpoint else None,
+            config={"run": "demo"},
+            progress=progress,
+        )
         final = evaluate(sim, result.params, x, y, input="inp", t_max=SEED003_T_MAX)
         rec = sim.run(result.params, {"inp": x[:N_SHOWN]}, t_max=SEED003_T_MAX)
         v, pred = np.asarray(rec["out.v"]), np.asarray(objective.predict(rec))

@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -77,14 +78,38 @@ def lif_stack(
     Returns:
         A Network recording ``out.v`` (and ``out.spikes`` for a spiking readout).
     """
-    sizes = [int(s) for s in sizes]
+    try:
+        listed = list(sizes)
+    except TypeError:
+        listed = None
+    if listed is None or not all(
+        isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in listed
+    ):
+        raise TypeError(f"sizes: expected a list of layer sizes, got {sizes!r}.")
+    sizes = [int(s) for s in listed]
     if len(sizes) < 2 or any(s <= 0 for s in sizes):
         raise ValueError(f"sizes: expected >= 2 positive layer sizes, got {sizes}.")
     if readout not in ("leaky", "spiking"):
         raise ValueError(f"readout: expected 'leaky' or 'spiking', got {readout!r}.")
-    for name, value in (("dt", dt), ("tau_mem", tau_mem), ("vth", vth)):
-        if not value > 0:
-            raise ValueError(f"{name}: expected a positive number, got {value!r}.")
+    for name, value in (
+        ("dt", dt),
+        ("tau_mem", tau_mem),
+        ("tau_out", tau_out),
+        ("tau_syn", tau_syn),
+        ("vth", vth),
+        ("init_gain", init_gain),
+        ("recurrent_gain", recurrent_gain),
+    ):
+        if value is None and name in ("tau_out", "tau_syn"):
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Real)
+            or not (math.isfinite(value) and value > 0)
+        ):
+            raise ValueError(
+                f"{name}: expected a positive finite number, got {value!r}."
+            )
     surrogate = FastSigmoid() if surrogate is None else surrogate
     s_decay = 1.0 / (dt if tau_syn is None else tau_syn)
     fire = Fire(vth=vth, vreset=0.0, surrogate=surrogate)

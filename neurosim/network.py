@@ -46,6 +46,27 @@ POPULATION_PARAMS = {"capacitance": 1.0, "length": 10.0, "radius": 1.0}
 POSITIVE_PARAMS = ("capacitance", "length", "radius")
 
 
+def positive_keys(el: Any) -> set[str]:
+    """The parameters of a population or projection that must be > 0: the
+    geometry, and what its mechanisms declare in ``positive_params``."""
+    if isinstance(el, Population):
+        keys = set(POSITIVE_PARAMS)
+        for ch in el.channels:
+            keys.update(ch.positive_params)
+        return keys
+    return set(el.synapse.positive_params)
+
+
+def check_defaults(mech: Any, params: dict) -> None:
+    """A mechanism's own defaults obey its ``positive_params``."""
+    for key in mech.positive_params:
+        value = params.get(key)
+        if isinstance(value, numbers.Real) and not value > 0:
+            raise ValueError(
+                f"{type(mech).__name__}: {key} must be positive, got {value!r}."
+            )
+
+
 def unknown(
     kind: str, name: str, options: Sequence[str], where: str = ""
 ) -> ValueError:
@@ -132,6 +153,11 @@ _CONNECTIVITY = {"all_to_all": AllToAll, "one_to_one": OneToOne}
 
 
 def as_connectivity(conn: Any) -> Any:
+    if isinstance(conn, type):
+        raise TypeError(
+            f"connectivity: got the class {conn.__name__}; pass an instance, such "
+            "as 'all_to_all', 'one_to_one', Random(p, seed) or EdgeList(pre, post)."
+        )
     if isinstance(conn, str):
         if conn not in _CONNECTIVITY:
             raise unknown("connectivity", conn, list(_CONNECTIVITY), "connectivity: ")
@@ -355,6 +381,7 @@ class Network:
                     f"channels: {pop.name!r} already has a channel that {what}; "
                     f"a population has at most one, got another: {ch.name!r}."
                 )
+        check_defaults(ch, ch.channel_params)
         keys = [*ch.channel_params, *ch.channel_states]
         taken = [k for k in keys if k in pop.params or k in pop.states]
         if taken:
@@ -391,6 +418,7 @@ class Network:
         name = f"{pre}->{post}" if name is None else name
         self._check_new_name(name)
         synapse = as_synapse(synapse)
+        check_defaults(synapse, synapse.synapse_params)
         conn = as_connectivity(connectivity)
         n_pre, n_post = self.populations[pre].n, self.populations[post].n
         pre_idx, post_idx = conn.edges(n_pre, n_post)
@@ -501,7 +529,7 @@ class Network:
             )
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{target}.{key}: values must be finite, got {value!r}.")
-        if key in POSITIVE_PARAMS and np.any(arr <= 0):
+        if key in positive_keys(el) and np.any(arr <= 0):
             raise ValueError(f"{target}.{key}: must be positive, got {value!r}.")
         return float(arr) if arr.ndim == 0 else arr.astype(float)
 

@@ -60,15 +60,8 @@ def check_outputs(out, task):
         ["fly"],
         ["train"],
         ["train", "cifar"],
-        ["train", "toy", "--epochs", "-3"],
-        ["train", "toy", "--epochs", "0"],
         ["train", "toy", "--lr", "fast"],
-        ["train", "toy", "--seed", "-1"],
         ["train", "toy", "--set", "no-equals-sign"],
-        ["train", "toy", "--set", "tau_mem=20"],  # the toy circuit has no tau_mem
-        ["train", "yinyang", "--set", "batch_size=0"],  # the settings' own checks
-        ["train", "yinyang", "--set", "encoder=morse"],
-        ["train", "mts-xor", "--set", "dt=3"],
         ["demo", "--epochs", "-1"],
     ],
 )
@@ -77,6 +70,24 @@ def test_misuse_prints_usage_and_exits_2(argv, capsys):
         main(argv)
     assert exc.value.code == 2
     assert "usage: neurosim" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "toy", "--epochs", "-3"],
+        ["train", "toy", "--epochs", "0"],
+        ["train", "toy", "--seed", "-1"],
+        ["train", "toy", "--set", "tau_mem=20"],  # the toy circuit has no tau_mem
+        ["train", "yinyang", "--set", "batch_size=0"],  # the settings' own checks
+        ["train", "yinyang", "--set", "encoder=morse"],
+        ["train", "mts-xor", "--set", "dt=3"],
+    ],
+)
+def test_a_bad_setting_is_one_line_and_exit_2(argv, capsys, tmp_path):
+    assert main([*argv, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"neurosim train {argv[1]}: ")
 
 
 def test_tasks_lists_every_task(capsys):

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..network import POSITIVE_PARAMS, Network, as_float, unknown
+from ..network import Network, as_float, positive_keys, unknown
 
 __all__ = [
     "check_finite",
@@ -75,6 +75,7 @@ def check_params(
             f"params: expected a dict from init_params, got {type(params)}."
         )
     targets = [*net.populations, *net.projections]
+    positive = {t: positive_keys(net.element(t)) for t in targets}
     for target in params:
         if target not in targets:
             raise unknown("population or projection", target, targets, "params: ")
@@ -101,7 +102,7 @@ def check_params(
             named.append((f"params[{target!r}][{name!r}]", value))
             if not is_concrete(value):
                 continue
-            if name in POSITIVE_PARAMS and np.any(np.asarray(value) <= 0):
+            if name in positive[target] and np.any(np.asarray(value) <= 0):
                 raise ValueError(
                     f"params[{target!r}][{name!r}]: must be positive, got "
                     f"{np.asarray(value)!r}."

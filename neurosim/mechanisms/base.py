@@ -8,7 +8,8 @@ trace is an added subclass.
 
 **Keys.** A mechanism declares its parameters and states as dicts of defaults
 whose keys carry its name, as in jaxley (``{"Leak_gLeak": 1e-4}``); those keys
-are what users pass to ``net.set`` and find in ``params`` and ``state``.
+are what users pass to ``net.set`` and find in ``params`` and ``state``. It
+lists those that must be positive in ``positive_params`` (empty by default).
 
 **Channel** (per compartment that carries it). Each step, from the start-of-step
 voltage, :meth:`Channel.update` returns a :class:`ChannelStep`: the new states,
@@ -96,6 +97,18 @@ class ChannelStep(NamedTuple):
 
 class _Named:
     name: str
+
+    @property
+    def positive_params(self) -> tuple[str, ...]:
+        """The keys of this mechanism's parameters that must be > 0 (conductances
+        of a conductance-based mechanism, time constants, decay rates).
+
+        The network refuses a value <= 0 for them wherever it is set: the
+        defaults, ``net.set`` and ``run``'s ``params``. Empty by default: a
+        parameter is signed unless its mechanism declares it here, so a
+        current-based synaptic weight stays signed.
+        """
+        return ()
 
     def change_name(self, name: str) -> Any:
         """A copy under another name (its parameter and state keys follow)."""

@@ -41,6 +41,10 @@ class Leak(Channel):
         return {f"{self.name}_gLeak": self.gLeak, f"{self.name}_eLeak": self.eLeak}
 
     @property
+    def positive_params(self) -> tuple[str, ...]:
+        return (f"{self.name}_gLeak",)
+
+    @property
     def channel_states(self) -> dict[str, float]:
         return {}
 

@@ -10,6 +10,11 @@ names (``HH_gNa``, ``IonotropicSynapse_gS``) stay, since jaxley users know them.
 - a jaxley synapse lives per edge: ``update_states(states, dt, v_pre, v_post,
   params)`` on the edges' pre- and postsynaptic voltages, and its current is
   linearised in both voltages and summed onto the postsynaptic cells.
+
+jaxley declares no signs, so ``positive_params`` here is a heuristic, the only
+one in neurosim: a jaxley channel's parameters named ``<name>_g...`` are
+conductances and must be positive, and so are a jaxley synapse's when it has a
+reversal ``<name>_e_syn`` (conductance-based).
 """
 
 from __future__ import annotations
@@ -24,6 +29,11 @@ import jax.numpy as jnp
 from .base import Channel, ChannelStep, Synapse, edges_to_post
 
 __all__ = ["JaxleyChannel", "JaxleySynapse", "as_channel", "as_synapse"]
+
+
+def _conductances(name: str, params: dict) -> tuple[str, ...]:
+    """The keys named ``<name>_g...``: conductances, by jaxley's naming habit."""
+    return tuple(k for k in params if k.startswith(f"{name}_g"))
 
 
 def _renamed(obj: Any, name: str) -> Any:
@@ -52,6 +62,12 @@ class JaxleyChannel(Channel):
     @property
     def channel_states(self) -> dict[str, float]:
         return dict(self.channel.channel_states or {})
+
+    @property
+    def positive_params(self) -> tuple[str, ...]:
+        """A heuristic (jaxley declares no signs): the conductances, taken to be
+        the parameters named ``<name>_g...`` (``HH_gNa``, ``K_gK``, ``AdEx_g_L``)."""
+        return _conductances(self.name, self.channel_params)
 
     def init_state(self, states, v, params, dt):
         return dict(self.channel.init_state(states, v, params, dt) or {})
@@ -88,6 +104,17 @@ class JaxleySynapse(Synapse):
     @property
     def synapse_states(self) -> dict[str, float]:
         return dict(self.synapse.synapse_states or {})
+
+    @property
+    def positive_params(self) -> tuple[str, ...]:
+        """A heuristic (jaxley declares no signs): a synapse with a reversal
+        ``<name>_e_syn`` is conductance-based, and its parameters named
+        ``<name>_g...`` (``IonotropicSynapse_gS``) are conductances; any other
+        synapse's weights stay signed (``TanhRateSynapse_gS``)."""
+        params = self.synapse_params
+        if f"{self.name}_e_syn" not in params:
+            return ()
+        return _conductances(self.name, params)
 
     def _voltages(self, pre, v_post, conn):
         return pre.v[..., conn.pre_idx], v_post[..., conn.post_idx]

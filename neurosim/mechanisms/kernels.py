@@ -49,6 +49,13 @@ class _KernelSynapse(Synapse):
             out[f"{p}_e_syn"] = self.e_syn
         return out
 
+    @property
+    def positive_params(self) -> tuple[str, ...]:
+        """``tau``; ``gS`` too when conductance-based (a current-based weight
+        is signed)."""
+        p = self.name
+        return (f"{p}_tau", *((f"{p}_gS",) if self.conductance else ()))
+
     def layout(self, conn, per_element, fixed, dt):
         del conn, per_element, fixed, dt
         return {k: POST for k in self.synapse_states}

@@ -75,6 +75,13 @@ class SpikeSynapse(Synapse):
     def synapse_states(self) -> dict[str, float]:
         return {f"{self.name}_s": 0.0}
 
+    @property
+    def positive_params(self) -> tuple[str, ...]:
+        """``s_decay``; ``gS`` too when conductance-based (a current-based
+        weight is signed: its sign says inhibitory or excitatory)."""
+        p = self.name
+        return (f"{p}_s_decay", *((f"{p}_gS",) if self.conductance else ()))
+
     def trace(self, s, spikes, s_decay, dt):
         """One step of the trace: ``s <- 1`` on a spike, else ``s - s_decay*s*dt``."""
         return spikes + (1.0 - spikes) * (s - s_decay * s * dt)

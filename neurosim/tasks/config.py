@@ -31,6 +31,10 @@ __all__ = [
 
 QUICK_BATCHES = 3  # a smoke run trains one epoch of this many batches
 QUICK_SAMPLES = 128  # and scores this many test samples
+# Counts and sizes stay within int32 (the arrays they shape are indexed by it);
+# a seed leaves room for ``seed + 1`` (the test split's draws).
+INT_MAX = 2**31 - 1
+SEED_MAX = INT_MAX - 1
 
 
 def _fail(name: str, value: Any, expected: str, exc: type = ValueError) -> Exception:
@@ -45,14 +49,16 @@ def _is_real(v: Any) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 
-def integer(least: int) -> Callable[[str, Any], int]:
-    """A check: an integer >= ``least``."""
+def integer(least: int, most: int = INT_MAX) -> Callable[[str, Any], int]:
+    """A check: an integer in ``[least, most]``."""
 
     def check(name: str, v: Any) -> int:
         if not _is_int(v):
             raise _fail(name, v, f"an integer >= {least}", TypeError)
         if v < least:
             raise _fail(name, v, f"an integer >= {least}")
+        if v > most:
+            raise _fail(name, v, f"an integer <= {most}")
         return int(v)
 
     return check
@@ -103,8 +109,8 @@ def sizes(name: str, v: Any) -> tuple[int, ...]:
     """A check: a non-empty list of positive integers (layer sizes)."""
     if not isinstance(v, list | tuple) or not v or not all(_is_int(n) for n in v):
         raise _fail(name, v, "a non-empty list of positive integers", TypeError)
-    if min(v) < 1:
-        raise _fail(name, v, "a non-empty list of positive integers")
+    if min(v) < 1 or max(v) > INT_MAX:
+        raise _fail(name, v, f"a non-empty list of integers in [1, {INT_MAX}]")
     return tuple(int(n) for n in v)
 
 
@@ -140,7 +146,7 @@ class TaskConfig:
     lr: float = setting(1e-3, positive)
     epochs: int = setting(1, integer(1))
     batch_size: int = setting(32, integer(1))
-    seed: int = setting(0, integer(0))
+    seed: int = setting(0, integer(0, SEED_MAX))
     n_train: int | None = setting(None, optional(integer(1)))
     n_test: int | None = setting(None, optional(integer(1)))
 

@@ -22,15 +22,17 @@ class Task:
         title: one line naming the data and the source.
         defaults: the default settings (a typed config).
         load: ``load(config, data_dir) -> TaskData``.
-        train: ``train(config, data, progress) -> dict`` with ``params``,
-            ``history`` and the metrics.
+        train: ``train(config, data, progress, checkpoint_dir=None) -> dict``
+            with ``params``, ``history`` and the metrics; with
+            ``checkpoint_dir`` it checkpoints every epoch there and continues
+            a checkpoint it finds (:func:`neurosim.fit`).
     """
 
     name: str
     title: str
     defaults: TaskConfig
     load: Callable[[Any, str | None], TaskData]
-    train: Callable[[Any, TaskData, bool], dict] = train_snn
+    train: Callable[..., dict] = train_snn
 
     def configure(self, overrides: Mapping[str, Any] | None = None) -> TaskConfig:
         """The defaults with ``overrides`` checked and applied.

@@ -36,6 +36,7 @@ def run_task(
     data: str | Path | None = None,
     overrides: Mapping[str, Any] | None = None,
     progress: bool = True,
+    checkpoint: bool = False,
 ) -> dict:
     """Train task ``name`` and write its metrics, curve and parameters to ``out``.
 
@@ -53,6 +54,10 @@ def run_task(
             ``hidden``, ...; ``TASKS[name].defaults`` lists them), checked as
             the defaults are.
         progress: show a progress bar.
+        checkpoint: write ``out/checkpoint.npz`` after every epoch (atomically)
+            and continue a checkpoint found there that was made with the same
+            settings (``neurosim train --resume``); a different one raises
+            :class:`~neurosim.io.CheckpointError`.
 
     Returns:
         The metrics written to ``out/metrics.json``.
@@ -77,7 +82,11 @@ def run_task(
     # circuit, which runs in float64 as the seed did.
     with jax.enable_x64(False):
         loaded = task.load(cfg, data)
-        result = task.train(cfg, loaded, progress)
+        if checkpoint:
+            Path(out).mkdir(parents=True, exist_ok=True)
+            result = task.train(cfg, loaded, progress, checkpoint_dir=out)
+        else:
+            result = task.train(cfg, loaded, progress)
     wall = time.perf_counter() - t0
     params, history = result.pop("params"), result.pop("history")
     metrics = {

@@ -151,8 +151,23 @@ def _objective(cfg: SnnConfig, data: TaskData) -> Objective:
     return Objective(cfg.loss, label_smoothing=cfg.label_smoothing)
 
 
-def train_snn(cfg: SnnConfig, data: TaskData, progress: bool) -> dict:
+def fit_config(cfg: TaskConfig) -> dict:
+    """What a checkpoint of ``cfg``'s run must match to be continued: every
+    setting but ``epochs`` (a resumed run may train longer), unless a schedule
+    depends on the number of epochs."""
+    out = cfg.to_dict()
+    if getattr(cfg, "schedule", "constant") == "constant":
+        out.pop("epochs")
+    return out
+
+
+def train_snn(
+    cfg: SnnConfig, data: TaskData, progress: bool, checkpoint_dir: Any = None
+) -> dict:
     """Fit an LIF stack to ``data`` as ``cfg`` says; score both splits.
+
+    With ``checkpoint_dir``, ``fit`` checkpoints every epoch there and continues
+    a checkpoint it finds there that was made with the same settings.
 
     Returns:
         ``train_accuracy`` / ``test_accuracy``, losses and sample counts, the
@@ -177,6 +192,8 @@ def train_snn(cfg: SnnConfig, data: TaskData, progress: bool) -> dict:
         epochs=cfg.epochs,
         batch_size=cfg.batch_size,
         seed=cfg.seed,
+        checkpoint_dir=checkpoint_dir,
+        config=fit_config(cfg),
         progress=progress,
     )
     scores = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import jax
 import numpy as np
@@ -12,7 +13,7 @@ from ..demo import fit_seed003
 from ..examples import SEED003_SEED, SEED003_T_MAX
 from ..train import evaluate
 from .config import TaskConfig, integer, setting
-from .snn import TaskData, subset
+from .snn import TaskData, fit_config, subset
 
 TITLE = "seed 003: memorise 256 Poisson samples with random labels (as `neurosim demo`)"
 
@@ -58,8 +59,11 @@ def load(cfg: ToyConfig, data_dir: str | None) -> TaskData:
     )
 
 
-def train(cfg: ToyConfig, data: TaskData, progress: bool) -> dict:
-    """Train as ``neurosim demo`` does (float64, Adam, max-voltage loss); score both splits."""
+def train(
+    cfg: ToyConfig, data: TaskData, progress: bool, checkpoint_dir: Any = None
+) -> dict:
+    """Train as ``neurosim demo`` does (float64, Adam, max-voltage loss); score
+    both splits. ``checkpoint_dir``: as :func:`~neurosim.tasks.snn.train_snn`."""
     with jax.enable_x64(True):
         sim, result = fit_seed003(
             data.x_train,
@@ -69,6 +73,8 @@ def train(cfg: ToyConfig, data: TaskData, progress: bool) -> dict:
             lr=cfg.lr,
             batch_size=cfg.batch_size,
             seed=cfg.seed,
+            checkpoint_dir=checkpoint_dir,
+            config=fit_config(cfg),
             progress=progress,
         )
         out: dict = {
