@@ -396,6 +396,15 @@ class _System:
     edge_child_side: np.ndarray  # 0: load_in, 1: load_out of edge_child_comp
     edge_parent_comp: np.ndarray
     edge_parent_side: np.ndarray
+    # (parents, ncomp): the structure depends on nothing else; equal keys give
+    # equal systems, so a jitted function does not retrace for an equal cell.
+    key: tuple = ()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _System) and self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
 
     @classmethod
     def build(cls, m: Morphology) -> _System:
@@ -451,7 +460,8 @@ class _System:
             np.flatnonzero(depth == d).astype(np.int32)
             for d in range(int(depth.max()) + 1)
         )
-        return cls(n_comp, n_nodes, root, parent, levels, ecc, ecs, epc, eps)
+        key = (m.parents, m.ncomp)
+        return cls(n_comp, n_nodes, root, parent, levels, ecc, ecs, epc, eps, key)
 
 
 @jax.tree_util.register_pytree_node_class
