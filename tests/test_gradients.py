@@ -18,7 +18,9 @@ def _smooth_net(conductance: bool) -> ns.Simulator:
     )
     syn = ns.SpikeSynapse(s_decay=0.5, conductance=conductance, e_syn=5.0)
     net.connect("inp", "out", syn)
-    net.set("inp->out", "SpikeSynapse_gS", ns.normal(0.0, 3.0))
+    # a conductance is positive; a current-based weight is signed
+    weights = ns.uniform(0.5, 3.0) if conductance else ns.normal(0.0, 3.0)
+    net.set("inp->out", "SpikeSynapse_gS", weights)
     net.make_trainable("inp->out", "SpikeSynapse_gS", per_element=True)
     net.make_trainable("inp->out", "SpikeSynapse_s_decay")
     net.make_trainable("out", "Leak_gLeak", per_element=True)
