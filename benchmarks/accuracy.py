@@ -8,7 +8,7 @@ that table comes from this script.
 
     python benchmarks/accuracy.py                      # every task but shd
     python benchmarks/accuracy.py --data ~/shd         # shd too (its .h5 files)
-    python benchmarks/accuracy.py --tasks yinyang digits
+    python benchmarks/accuracy.py --tasks yinyang digits  # other rows kept
     python benchmarks/accuracy.py --quick              # smoke run (not the table)
 """
 
@@ -53,6 +53,8 @@ def _row(metrics: dict) -> str:
             f"scored {lat} steps ({lat * metrics['config']['dt']:g} ms) after each cue "
             "step: each LIF layer passes its spikes on one step later"
         )
+    if metrics["config"].get("mask_loss"):
+        notes.append("loss on the scored steps only")
     if metrics.get("tau_mean_ms"):
         taus = ", ".join(f"{k} {v:.0f}" for k, v in metrics["tau_mean_ms"].items())
         notes.append(f"mean τ (ms): {taus}")
@@ -65,6 +67,18 @@ def _row(metrics: dict) -> str:
         "; ".join(notes),
     ]
     return "| " + " | ".join(cells) + " |"
+
+
+def _merge(results: Path, new: dict[str, str], order: list[str]) -> list[str]:
+    """The rows of ``results`` with those of ``new`` (task -> row) replaced."""
+    rows = {}
+    if results.exists():
+        for line in results.read_text().splitlines():
+            cells = [c.strip() for c in line.split("|")]
+            if len(cells) > 2 and cells[1] in order:
+                rows[cells[1]] = line
+    rows.update(new)
+    return [rows[n] for n in order if n in rows]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         "| task | network | epochs | test accuracy | wall time | notes |",
         "|---|---|---|---|---|---|",
     ]
+    if args.tasks and not args.quick:  # keep the other tasks' rows
+        rows = _merge(
+            Path(args.results), dict(zip(names, rows, strict=True)), list(TASKS)
+        )
     table = "\n".join(header + rows) + "\n"
     print(table)
     Path(args.results).write_text(table)

@@ -135,7 +135,8 @@ def test_train_shd_quick_on_a_generated_file(tmp_path, capsys):
 
 
 def test_missing_package_exits_2_with_one_line(tmp_path, capsys, monkeypatch):
-    monkeypatch.setitem(__import__("sys").modules, "sklearn", None)
+    for mod in ("sklearn", "sklearn.datasets", "sklearn.model_selection"):
+        monkeypatch.setitem(__import__("sys").modules, mod, None)  # even if imported
     out = tmp_path / "digits"
     assert main(["train", "digits", "--quick", "--out", str(out)]) == 2
     err = capsys.readouterr().err.splitlines()

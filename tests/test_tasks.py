@@ -155,3 +155,26 @@ def test_ann_baseline_learns_separable_classes():
         batch_size=50, lr=1e-2,
     )  # fmt: skip
     assert acc == 1.0
+
+
+def test_mts_xor_loss_counts_only_the_scored_steps():
+    from neurosim.tasks.snn import TaskData, _objective
+
+    cfg = TASKS["mts-xor"].defaults
+    assert cfg.mask_loss and cfg.loss == "per_step"
+    scored = np.array([False, True, True, False])
+    data = TaskData(None, None, None, None, 2, eval_steps=scored)
+    targets = np.array([[1, 0, 1, 1]])
+    # right on the scored steps, wrong (by 5 mV) on the others
+    right = np.eye(2)[targets[0]] * 5.0
+    v = np.concatenate([np.zeros((1, 2)), np.where(scored[:, None], right, 5 - right)])
+    rec = {"out.v": jax.numpy.asarray(v[None], jax.numpy.float32)}
+    masked, acc = _objective(cfg, data)(rec, targets)
+    unmasked, acc_all = _objective(dataclasses.replace(cfg, mask_loss=False), data)(
+        rec, targets
+    )
+    assert float(acc) == float(acc_all) == 1.0  # accuracy: scored steps only
+    assert float(masked) == pytest.approx(np.log1p(np.exp(-5.0)), rel=1e-5)
+    assert float(unmasked) == pytest.approx(
+        (2 * np.log1p(np.exp(-5.0)) + 2 * np.log1p(np.exp(5.0))) / 4, rel=1e-5
+    )

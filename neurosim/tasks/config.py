@@ -180,6 +180,9 @@ class SnnConfig(TaskConfig):
             (:func:`neurosim.train.data_init.data_init`; needs ``train_rest``).
         init_std: its target spread, mV.
         loss: an :class:`~neurosim.Objective` loss.
+        mask_loss: for ``loss="per_step"``: the loss counts only the scored
+            steps (``eval_steps``), not steps whose target the input does not
+            yet determine (:class:`~neurosim.Objective`'s ``mask_loss``).
         label_smoothing: of the cross-entropy, in [0, 1).
         surrogate: ``"fast_sigmoid"`` (slope 10) or ``"arctan"``.
         schedule: ``"constant"``, or ``"cosine"`` decay to 1 %.
@@ -197,6 +200,7 @@ class SnnConfig(TaskConfig):
     data_init: bool = setting(False, boolean)
     init_std: float = setting(1.0, positive)
     loss: str = setting("sum_voltage", choice(*LOSSES))
+    mask_loss: bool = setting(False, boolean)
     label_smoothing: float = setting(0.0, fraction)
     surrogate: str = setting("fast_sigmoid", choice("fast_sigmoid", "arctan"))
     schedule: str = setting("constant", choice("constant", "cosine"))

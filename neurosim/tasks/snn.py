@@ -147,7 +147,9 @@ def optimizer(cfg: SnnConfig, sim: Any, steps: int) -> optax.GradientTransformat
 
 def _objective(cfg: SnnConfig, data: TaskData) -> Objective:
     if cfg.loss == "per_step":
-        return Objective("per_step", eval_steps=data.eval_steps)
+        return Objective(
+            "per_step", eval_steps=data.eval_steps, mask_loss=cfg.mask_loss
+        )
     return Objective(cfg.loss, label_smoothing=cfg.label_smoothing)
 
 
