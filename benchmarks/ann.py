@@ -48,7 +48,8 @@ def train_mlp(
     Returns:
         The test accuracy, in [0, 1].
     """
-    x_tr, x_te = (np.asarray(x, np.float32) for x in (x_train, x_test))
+    dtype = jnp.result_type(float)  # float32, or float64 with x64 enabled
+    x_tr, x_te = (np.asarray(x, dtype) for x in (x_train, x_test))
     sizes = [x_tr.shape[1], *hidden, n_classes]
     keys = jax.random.split(jax.random.key(seed), len(sizes) - 1)
     params = [
@@ -58,8 +59,8 @@ def train_mlp(
 
     def logits(params, x):
         for w, b in params[:-1]:
-            x = jax.nn.relu(x @ w + b)
-        return x @ params[-1][0] + params[-1][1]
+            x = jax.nn.relu(x @ w + b[None])
+        return x @ params[-1][0] + params[-1][1][None]
 
     def loss(params, x, y):
         return optax.softmax_cross_entropy_with_integer_labels(

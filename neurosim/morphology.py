@@ -55,6 +55,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .mechanisms.jaxley import standard_promotion
+
 __all__ = [
     "AXIAL_TO_PER_MS",
     "Coupling",
@@ -279,7 +281,7 @@ class Morphology:
 
         import jaxley as jx
 
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), standard_promotion():
             warnings.simplefilter("ignore")
             cell = jx.read_swc(
                 path, ncomp=ncomp, min_radius=min_radius, max_branch_len=max_branch_len
@@ -372,7 +374,7 @@ def areas(morph: Morphology, radius: Any = None, length: Any = None) -> jax.Arra
         return jnp.asarray(morph.area)
     r = morph.radius if radius is None else radius
     ln = morph.length if length is None else length
-    return _cylinder(jnp, jnp.asarray(ln), jnp.asarray(r))[0]
+    return _cylinder(jnp, *jnp.broadcast_arrays(jnp.asarray(ln), jnp.asarray(r)))[0]
 
 
 # -- the linear system ----------------------------------------------------------
@@ -520,7 +522,7 @@ def coupling(
     else:
         r = jnp.asarray(morph.radius if radius is None else radius)
         ln = jnp.asarray(morph.length if length is None else length)
-        area, load = _cylinder(jnp, ln, r)
+        area, load = _cylinder(jnp, *jnp.broadcast_arrays(ln, r))
         load_in = load_out = load
     ra = jnp.asarray(morph.r_a if r_a is None else r_a)
     cm = jnp.asarray(morph.capacitance if capacitance is None else capacitance)
@@ -592,7 +594,8 @@ def solve(v: Any, a: Any, b: Any, dt: Any, coupling: Coupling) -> jax.Array:
         coupling.lower.shape[:-1] + (n_comp,),
     )
     lead = shape[:-1]
-    comp_diag = 1.0 + dt * (a + coupling.diag)
+    v, a, b = (jnp.broadcast_to(x, shape) for x in (v, a, b))
+    comp_diag = 1.0 + dt * (a + jnp.broadcast_to(coupling.diag, shape))
     rhs = v + dt * b
     d = jnp.concatenate(
         [jnp.broadcast_to(comp_diag, shape), jnp.ones((*lead, n_bp), comp_diag.dtype)],
@@ -607,10 +610,11 @@ def solve(v: Any, a: Any, b: Any, dt: Any, coupling: Coupling) -> jax.Array:
     par = np.where(sys.parent >= 0, sys.parent, 0)
     lower_dt = np.where(row_is_comp, 1.0, 0.0)
     upper_dt = np.where(sys.parent >= 0, row_is_comp[par], False).astype(float)
-    a_lo = -coupling.lower * (lower_dt * dt + (1.0 - lower_dt))  # A[i, parent(i)]
-    a_up = -coupling.upper * (upper_dt * dt + (1.0 - upper_dt))  # A[parent(i), i]
-    a_lo = jnp.broadcast_to(a_lo, (*lead, sys.n_nodes))
-    a_up = jnp.broadcast_to(a_up, (*lead, sys.n_nodes))
+    nodes_shape = (*lead, sys.n_nodes)
+    lo_scale = jnp.broadcast_to(lower_dt * dt + (1.0 - lower_dt), nodes_shape)
+    up_scale = jnp.broadcast_to(upper_dt * dt + (1.0 - upper_dt), nodes_shape)
+    a_lo = -jnp.broadcast_to(coupling.lower, nodes_shape) * lo_scale  # A[i, parent(i)]
+    a_up = -jnp.broadcast_to(coupling.upper, nodes_shape) * up_scale  # A[parent(i), i]
 
     levels = sys.levels[1:]
     parents = [sys.parent[lv] for lv in levels]

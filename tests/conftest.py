@@ -16,6 +16,21 @@ from neurosim.examples import seed003_network
 
 matplotlib.use("Agg")
 jax.config.update("jax_enable_x64", True)
+# Strict promotion: a silent float32/float64 mix or an implicit rank broadcast in
+# neurosim's code is an error. jaxley's own code needs standard promotion; tests
+# that run it opt out with @pytest.mark.standard_promotion (the fixture below).
+jax.config.update("jax_numpy_dtype_promotion", "strict")
+jax.config.update("jax_numpy_rank_promotion", "raise")
+
+
+@pytest.fixture(autouse=True)
+def _promotion(request):
+    if request.node.get_closest_marker("standard_promotion") is None:
+        yield
+        return
+    with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):
+        yield
+
 
 # With radius 1 µm this length gives an area 2 pi r L of 1e5 µm², so 1 nA of
 # current is 1 µA/cm² (the seed's units).

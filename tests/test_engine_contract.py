@@ -107,6 +107,7 @@ def test_hook_carries_its_own_state_through_the_scan(tiny_net):
         sim.run(params, {"inp": x}, t_max=0.2, hook=(init, update))
 
 
+@pytest.mark.standard_promotion  # jaxley builds the reference
 def test_init_state_is_the_steady_state_as_jaxley_computes_it():
     """HH gates start at their steady state at v0, the numbers jaxley's
     ``init_states`` gives (and not at the channel's defaults)."""
@@ -159,6 +160,7 @@ def _six_cells_jaxley(amps, dt, t_max):
     return np.asarray(jx.integrate(net, delta_t=dt, t_max=t_max))
 
 
+@pytest.mark.standard_promotion  # jaxley builds the reference
 def test_six_cells_hh_on_three_leak_on_all_in_one_population():
     """3 HH + 3 Leak cells in one population (HH inserted on cells 0-2), with
     IonotropicSynapse edges between any of them given as cell indices, agree

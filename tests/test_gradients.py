@@ -35,7 +35,7 @@ def test_gradients_match_central_differences(conductance):
     sim = _smooth_net(conductance)
     params = sim.init_params(jax.random.key(0))
     spikes = (jax.random.uniform(jax.random.key(1), (2, 40, 4)) < 0.2).astype(float)
-    target = jnp.linspace(-1.0, 1.0, 3)
+    target = jnp.linspace(-1.0, 1.0, 3)[None, None]  # over (batch, time, neuron)
 
     def loss(theta):
         p = ns.set_trainable(sim, params, theta)

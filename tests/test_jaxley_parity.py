@@ -20,6 +20,9 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from jaxley.channels import Fire as JxFire
 
+# jaxley's own network code (built here) needs standard dtype/rank promotion.
+pytestmark = pytest.mark.standard_promotion
+
 DT, T_MAX, TOL = 0.025, 50.0, 1e-4
 PRE, POST = [0, 0, 1], [1, 2, 2]  # a small chain with convergence onto cell 2
 

@@ -77,6 +77,7 @@ def _stimulus(n_comp, stim_comp, amp, t_max, n_steps):
 # -- structure -------------------------------------------------------------------
 
 
+@pytest.mark.standard_promotion  # jaxley builds the reference
 def test_defaults_are_jaxleys():
     params = jx.Compartment().nodes.iloc[0]
     assert DEFAULTS["length"] == params["length"]
@@ -247,6 +248,7 @@ def _jaxley_tree():
     return cell
 
 
+@pytest.mark.standard_promotion  # jaxley builds the reference
 def test_branched_cell_matches_jaxley():
     morph = Morphology.tree(PARENTS, NCOMP, length=LENGTH, radius=RADIUS, r_a=R_A)
     soma, tip, stim = morph.comp(0, 0), morph.comp(3, -1), morph.comp(4, 1)
@@ -293,6 +295,7 @@ def _jaxley_swc(path, ncomp):
         return jx.read_swc(path, ncomp=ncomp)
 
 
+@pytest.mark.standard_promotion  # jaxley builds the reference
 def test_swc_geometry_matches_jaxley(swc_path):
     ncomp = 3
     morph = Morphology.from_swc(swc_path, ncomp)
@@ -336,6 +339,7 @@ def test_swc_geometry_matches_jaxley(swc_path):
     np.testing.assert_allclose(coup.diag, diag, rtol=1e-12)
 
 
+@pytest.mark.standard_promotion  # jaxley builds the reference
 def test_swc_traces_match_jaxley(swc_path):
     ncomp = 2
     morph = Morphology.from_swc(swc_path, ncomp)

@@ -141,6 +141,7 @@ def test_quick_mnist_trains_the_recurrent_stack(tmp_path):
     assert np.ndim(params["h1"]["Fire_vth"]) == 1
 
 
+@pytest.mark.standard_promotion  # optax's Adam in the baseline's own loop
 def test_ann_baseline_learns_separable_classes():
     # Oracle: two Gaussian blobs 8 sd apart are separable: test accuracy 1.
     path = Path(__file__).parents[1] / "benchmarks" / "ann.py"

@@ -285,14 +285,24 @@ class Simulator:
 
         Args:
             prepared: ``prepare(params)``.
-            state: ``init_state(params, batch)`` or a previous step's state.
-            inputs_t: this step's input per population, ``(..., n)``: current in
-                nA, or spikes for a population whose channel takes input.
-                (``run`` adds ``net.stimulate`` currents; :meth:`stimulus` gives them.)
+            state: ``init_state(params, batch)`` or a previous step's state, with
+                or without a leading batch axis.
+            inputs_t: this step's input per population, ``(n,)`` or ``(batch, n)``:
+                current in nA, or spikes for a population whose channel takes
+                input. (``run`` adds ``net.stimulate`` currents; :meth:`stimulus`
+                gives them.)
 
         Returns:
-            ``(state, observations)``: the new state and :class:`Observations`.
+            ``(state, observations)``: the new state and :class:`Observations`,
+            batched as ``state`` was. A batch is ``jax.vmap``-ed, so mechanisms
+            always see one sample.
         """
+        first = next(iter(self.net.populations))
+        if jnp.ndim(state[first]["v"]) == 1:
+            return self._step(prepared, state, inputs_t)
+        return jax.vmap(self._step, in_axes=(None, 0, 0))(prepared, state, inputs_t)
+
+    def _step(self, prepared: dict, state: State, inputs_t: Mapping[str, Array]):
         dt = self.dt
         new: State = {t: dict(s) for t, s in state.items()}
         lin, const, mid = {}, {}, {}
@@ -504,7 +514,9 @@ class Simulator:
                     x, jnp.minimum(t, last), axis=1, keepdims=False
                 )
                 xt = jnp.where(t <= last, xt, 0.0)
-                out[name] = xt + out[name] if name in out else xt
+                if name in out:  # a stimulus (n,) under this input (batch, n)
+                    xt = xt + jnp.broadcast_to(out[name], xt.shape)
+                out[name] = xt
             return {
                 k: jnp.broadcast_to(x, (batch, self.net.populations[k].n))
                 for k, x in out.items()
@@ -512,7 +524,7 @@ class Simulator:
 
         # each step is vmapped over the batch (the same numbers, sample by sample,
         # as an unbatched run; XLA batches the matrix products)
-        step_batch = jax.vmap(self.step, in_axes=(None, 0, 0))
+        step_batch = jax.vmap(self._step, in_axes=(None, 0, 0))
 
         def body(carry, t):
             st, h = carry

@@ -34,8 +34,8 @@ per-run constants once per run (a dense weight matrix, say). Each step
 that the synaptic current is ``I = g * v_post - c``, which the engine adds to
 the linearised membrane equation.
 
-Every array handed to a mechanism may carry leading batch axes; parameters are
-scalars or one value per element and broadcast against them.
+Every array handed to a mechanism is one sample's (the engine ``jax.vmap``-s a
+batch); parameters are scalars or one value per element.
 """
 
 from __future__ import annotations

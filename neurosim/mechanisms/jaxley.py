@@ -19,6 +19,7 @@ reversal ``<name>_e_syn`` (conductance-based).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from dataclasses import dataclass
 from typing import Any
@@ -28,12 +29,38 @@ import jax.numpy as jnp
 
 from .base import Channel, ChannelStep, Synapse, edges_to_post
 
-__all__ = ["JaxleyChannel", "JaxleySynapse", "as_channel", "as_synapse"]
+__all__ = [
+    "JaxleyChannel",
+    "JaxleySynapse",
+    "as_channel",
+    "as_synapse",
+    "standard_promotion",
+]
 
 
 def _conductances(name: str, params: dict) -> tuple[str, ...]:
     """The keys named ``<name>_g...``: conductances, by jaxley's naming habit."""
     return tuple(k for k in params if k.startswith(f"{name}_g"))
+
+
+def standard_promotion():
+    """JAX's standard dtype and rank promotion for the code of another library
+    (jaxley's mechanisms, optax's optimisers), whatever the caller's setting;
+    neurosim's own code is written to run under strict promotion."""
+    return contextlib.ExitStack() if _is_standard() else _standard()
+
+
+def _is_standard() -> bool:
+    return (
+        jax.config.jax_numpy_dtype_promotion == "standard"
+        and jax.config.jax_numpy_rank_promotion == "allow"
+    )
+
+
+@contextlib.contextmanager
+def _standard():
+    with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):
+        yield
 
 
 def _renamed(obj: Any, name: str) -> Any:
@@ -70,15 +97,18 @@ class JaxleyChannel(Channel):
         return _conductances(self.name, self.channel_params)
 
     def init_state(self, states, v, params, dt):
-        return dict(self.channel.init_state(states, v, params, dt) or {})
+        with standard_promotion():
+            return dict(self.channel.init_state(states, v, params, dt) or {})
 
     def update(self, states, v, params, dt, drive=None):
         del drive
-        new = dict(self.channel.update_states(states, dt, v, params) or {})
+        with standard_promotion():
+            new = dict(self.channel.update_states(states, dt, v, params) or {})
         return ChannelStep(new, v=new.pop("v", None))
 
     def current(self, states, v, params):
-        return self.channel.compute_current(states, v, params)
+        with standard_promotion():
+            return self.channel.compute_current(states, v, params)
 
     def __repr__(self) -> str:
         return f"JaxleyChannel({type(self.channel).__name__}, name={self.name!r})"
@@ -121,14 +151,16 @@ class JaxleySynapse(Synapse):
 
     def step(self, states, pre, v_post, prepared, conn, dt):
         v_pre_e, v_post_e = self._voltages(pre, v_post, conn)
-        new = self.synapse.update_states(states, dt, v_pre_e, v_post_e, prepared)
+        with standard_promotion():
+            new = self.synapse.update_states(states, dt, v_pre_e, v_post_e, prepared)
         return {k: new[k] for k in states}
 
     def current(self, states, pre, v_post, prepared, conn):
         v_pre_e, v_post_e = self._voltages(pre, v_post, conn)
 
         def i_edge(a, b):
-            i = self.synapse.compute_current(states, a, b, prepared)
+            with standard_promotion():
+                i = self.synapse.compute_current(states, a, b, prepared)
             return jnp.broadcast_to(i, a.shape)
 
         i0, di = jax.jvp(

@@ -51,11 +51,12 @@ def data_init(sim: Any, params: dict, x: Any, std: float) -> dict:
         g = jnp.reshape(stored, (n_pre, n_post))
         p = params[post]
         tau = gleak_to_tau(p["Leak_gLeak"], p["capacitance"])
-        decay = -jnp.expm1(-sim.dt / tau)  # 1 - alpha
-        u = decay * tau * -(s @ g)  # current-based synapse: I = -gS s
+        decay = -jnp.expm1(-sim.dt / tau)  # 1 - alpha, per neuron (n_post,)
+        drive = -(s @ g)  # (batch, time, n_post); current-based: I = -gS s
+        u = jnp.broadcast_to(decay * tau, drive.shape) * drive
         target = std * (decay if post == "out" else 1.0)
         k = target / jnp.maximum(jnp.std(u, axis=(0, 1)), 1e-6)
-        params[proj]["SpikeSynapse_gS"] = jnp.reshape(g * k, jnp.shape(stored))
+        params[proj]["SpikeSynapse_gS"] = jnp.reshape(g * k[None, :], jnp.shape(stored))
         p["Leak_eLeak"] = -jnp.mean(u, axis=(0, 1)) * k / decay
         pre = post
     return params

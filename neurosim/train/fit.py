@@ -42,6 +42,7 @@ from ..io import (
     load_checkpoint,
     save_checkpoint,
 )
+from ..mechanisms.jaxley import standard_promotion
 from . import _inputs as checks
 from .objective import Objective
 from .trainable import count_trainable, get_trainable, set_trainable
@@ -194,8 +195,9 @@ def make_train_step(
         (loss, acc), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             theta, frozen, x, y
         )
-        updates, new_opt_state = optimizer.update(grads, opt_state, theta)
-        new_theta = optax.apply_updates(theta, updates)
+        with standard_promotion():  # optax's code needs standard promotion
+            updates, new_opt_state = optimizer.update(grads, opt_state, theta)
+            new_theta = optax.apply_updates(theta, updates)
         leaves = {
             "loss": jnp.isfinite(loss),
             "grads": checks.all_finite(grads),
@@ -492,7 +494,8 @@ def fit(
     if count_trainable(theta) == 0:
         raise ValueError("params: nothing is trainable; call net.make_trainable first.")
     frozen = params
-    opt_state = optimizer.init(theta)
+    with standard_promotion():
+        opt_state = optimizer.init(theta)
     history: dict[str, list] = {k: [] for k in ("loss", "accuracy", "seconds")}
     history.update(skipped=[], diverged=[])
     if validation is not None:
