@@ -288,7 +288,7 @@ def get_surrogate(
         ValueError: unknown name, or a non-positive parameter.
         TypeError: a parameter the class does not have.
 
-    Example:
+    Examples:
         >>> from neurosim.mechanisms.surrogate import get_surrogate
         >>> get_surrogate("superspike", slope=5.0)
         FastSigmoid(slope=5.0)
@@ -332,7 +332,7 @@ def heaviside(x: Any, surrogate: str | AbstractSurrogate = "fast_sigmoid") -> ja
     Returns:
         0.0 / 1.0 array with the shape and dtype of `x`.
 
-    Example:
+    Examples:
         >>> import jax
         >>> from neurosim.mechanisms.surrogate import heaviside
         >>> float(jax.grad(lambda x: heaviside(x, "arctan"))(0.0))
