@@ -60,19 +60,24 @@ def lif_stack(
 
     Args:
         sizes: `[n_in, n_hidden_1, ..., n_out]` (at least input and output).
-        dt: the step (ms) the stack will be compiled with (sets the synaptic
-            trace decay `1 / tau_syn`).
+        dt: the step (ms) the stack will be compiled with (the default
+            `tau_syn`).
         recurrent: add an all-to-all projection from each hidden layer onto itself.
-        tau_mem: hidden membrane time constant (ms). tau_out: the readout's
-            (default `tau_mem`). tau_syn: synaptic trace time constant (ms;
-            default `dt`: the trace is the spike train).
+        tau_mem: hidden membrane time constant (ms).
+        tau_out: the readout's membrane time constant (ms; default `tau_mem`).
+        tau_syn: synaptic trace time constant (ms; default `dt`: the trace is
+            the spike train); every projection gets `s_decay = 1 / tau_syn`.
         vth: threshold (mV); reset and rest are 0 mV.
         readout: `"leaky"` (Leak only, read its voltage) or `"spiking"`.
         train_tau: make `Leak_gLeak` trainable in decay form
-            (`alpha = exp(-dt / tau)`); train_vth: make `Fire_vth` trainable.
+            (`alpha = exp(-dt / tau)`).
+        train_vth: make `Fire_vth` trainable (softplus form) in every layer
+            that fires.
         per_neuron: one tau / threshold per neuron (else one per layer).
-        init_gain: weights `gS ~ N(0, (init_gain / sqrt(fan_in))^2)` µS;
-            recurrent weights use `recurrent_gain`.
+        init_gain: feed-forward weights `gS ~ N(0, (init_gain / sqrt(fan_in))^2)`
+            µS.
+        recurrent_gain: the same for the recurrent weights (fan-in: the layer's
+            size).
         surrogate: the Fire surrogate (default `FastSigmoid(slope=10)`).
 
     Returns:

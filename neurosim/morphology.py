@@ -107,10 +107,15 @@ class Morphology:
         parents: parent branch of each branch, `-1` for the root (branch 0).
             A parent precedes its children.
         ncomp: compartments per branch.
-        length, radius, r_a, capacitance: `(n_comp,)` per compartment.
+        length: `(n_comp,)` compartment length (µm).
+        radius: `(n_comp,)` compartment radius (µm).
+        r_a: `(n_comp,)` axial resistivity (Ω·cm).
+        capacitance: `(n_comp,)` membrane capacitance (µF/cm²).
         area: `(n_comp,)` membrane area (µm²).
-        load_in, load_out: `(n_comp,)` resistive load of the proximal and the
-            distal half of each compartment (1/µm).
+        load_in: `(n_comp,)` resistive load of the proximal half of each
+            compartment (1/µm).
+        load_out: `(n_comp,)` resistive load of the distal half of each
+            compartment (1/µm).
         traced: the area and loads come from an SWC tracing (frusta), not from
             the cylinder rules; `coupling` keeps them unless it is given a
             new radius or length, as jaxley does.

@@ -271,7 +271,8 @@ class Network:
 
     Populations carry channels; projections carry synapses. Parameters and
     initial states are set shared (a scalar) or per element (one value per
-    neuron, or per edge for projections). Units: mV, ms, µF/cm², S/cm², µS, nA, µm.
+    neuron, or per edge for projections: an `(n_pre, n_post)` matrix for an
+    all-to-all projection, see `shape`). Units: mV, ms, µF/cm², S/cm², µS, nA, µm.
     """
 
     def __init__(self) -> None:
@@ -299,8 +300,10 @@ class Network:
             name: population name (no `.`, unique among populations and projections).
             n: number of compartments.
             channels: neurosim or jaxley channels (`Leak()`, `Fire()`, `HH()`).
-            capacitance: µF/cm². length, radius: µm (area `2 pi r L`).
-            v: initial voltage in mV.
+            capacitance: membrane capacitance (µF/cm²).
+            length: compartment length (µm; area `2 pi r L`).
+            radius: compartment radius (µm).
+            v: initial voltage (mV).
         """
         self._check_new_name(name)
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
@@ -406,7 +409,8 @@ class Network:
         """Project `pre` onto `post` through `synapse`; returns the projection name.
 
         Args:
-            pre, post: population names (equal for recurrence).
+            pre: presynaptic population name.
+            post: postsynaptic population name (equal to `pre` for recurrence).
             synapse: `SpikeSynapse()` or a jaxley synapse (`IonotropicSynapse()`).
             connectivity: `"all_to_all"` (edges pre-major: edge `i * n_post + j`),
                 `"one_to_one"`, `Random(p, seed)` or `EdgeList(pre, post)`.

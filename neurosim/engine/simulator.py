@@ -156,9 +156,14 @@ class Simulator:
     network, so later edits to the network do not change it.
 
     Attributes:
-        net: the network (a private copy). dt: step (ms). solver: the voltage
-        update. remat: recompute steps in the backward pass. layouts: per
-        projection, where each synapse state lives (`{state: location}`).
+        net: the network (a private copy).
+        dt: step (ms).
+        solver: the voltage update (a key of `SOLVERS`, e.g. `"bwd_euler"`).
+        remat: recompute steps in the backward pass.
+        layouts: per projection, where each synapse state lives
+            (`{state: location}`).
+        fixed: `{(target, name): value}` of the non-trainable parameters the
+            layouts relied on.
     """
 
     net: Network
@@ -280,7 +285,9 @@ class Simulator:
             prep[name] = proj.synapse.prepare(raw, proj.conn, self.layouts[name])
         return prep
 
-    def step(self, prepared: dict, state: State, inputs_t: Mapping[str, Array]):
+    def step(
+        self, prepared: dict, state: State, inputs_t: Mapping[str, Array]
+    ) -> tuple[State, Observations]:
         """One step of the whole network: pure, jit- and grad-able.
 
         Args:

@@ -151,9 +151,11 @@ class Channel(_Named, abc.ABC):
         """One step from the start-of-step voltage `v`.
 
         Args:
-            states: this channel's states. v: mV. params: this channel's
-                parameters plus `radius`, `length` (µm) and `capacitance`
-                (µF/cm²). dt: ms.
+            states: this channel's states.
+            v: membrane voltage (mV).
+            params: this channel's parameters plus `radius`, `length` (µm) and
+                `capacitance` (µF/cm²).
+            dt: step (ms).
             drive: this step's input of the population when the class sets
                 `takes_input`, else `None`.
         """
@@ -168,9 +170,10 @@ class Connectivity:
     """The static wiring of a projection (indices within the populations).
 
     Attributes:
-        n_pre, n_post: cells in the pre- and postsynaptic populations.
-        pre_idx, post_idx: `(n_edges,)` int arrays; edge `k` runs from cell
-            `pre_idx[k]` to cell `post_idx[k]`.
+        n_pre: cells in the presynaptic population.
+        n_post: cells in the postsynaptic population.
+        pre_idx: `(n_edges,)` int array; edge `k` runs from cell `pre_idx[k]`...
+        post_idx: `(n_edges,)` int array; ...to cell `post_idx[k]`.
         all_to_all: every pair, edges pre-major (edge `i * n_post + j`).
     """
 
@@ -231,9 +234,11 @@ class Synapse(_Named, abc.ABC):
         """Where each state lives, decided at compile time.
 
         Args:
-            conn: the wiring. per_element: for each parameter, whether it has one
-                value per edge. fixed: the values of the parameters that are not
-                trainable (static; absent for trainable ones). dt: ms.
+            conn: the wiring.
+            per_element: for each parameter, whether it has one value per edge.
+            fixed: the values of the parameters that are not trainable (static;
+                absent for trainable ones).
+            dt: step (ms).
 
         Returns:
             `{state: PRE | EDGE | POST}`; a state left out is not stored.

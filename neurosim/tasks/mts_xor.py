@@ -21,7 +21,8 @@ class MtsXorConfig(SnnConfig):
     Attributes:
         latency: the targets are delayed (and scored) this many steps late:
             each LIF layer passes its spikes on one step later.
-        n_train, n_test: samples drawn for each split (required).
+        n_train: training samples drawn (required).
+        n_test: test samples drawn (required).
     """
 
     latency: int = setting(3, integer(0))

@@ -38,7 +38,8 @@ class Task:
         """The defaults with `overrides` checked and applied.
 
         Raises:
-            ValueError, TypeError: an unknown setting, or a value it does not take.
+            ValueError: an unknown setting, or a value it does not take.
+            TypeError: a value of a type the setting does not take.
         """
         return apply_overrides(self.name, self.defaults, overrides)
 

@@ -65,7 +65,8 @@ def run_task(
     Raises:
         TaskDataError: the task's data files are missing.
         TaskDependencyError: the task needs an optional package.
-        ValueError, TypeError: unknown task or setting, or a bad value.
+        ValueError: an unknown task or setting, or a bad value.
+        TypeError: a value of the wrong type.
     """
     from .. import plot  # matplotlib only when figures are written
 

@@ -109,7 +109,8 @@ def check_data(x: Any, y: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
     `(samples,)` or `(samples, time)` of the same length.
 
     Args:
-        x, y: what was given.
+        x: the inputs given.
+        y: the labels given.
         name: how the pair is called in messages (`"x, y"`, `"validation"`).
 
     Returns:

@@ -112,9 +112,11 @@ class StepResult(NamedTuple):
     """What `train_step` returns.
 
     Attributes:
-        theta, opt_state: updated, or unchanged when `finite` or `apply` is
-            False.
-        loss, accuracy: of the batch, before the update.
+        theta: the trainable parameters, updated, or unchanged when `finite`
+            or `apply` is False.
+        opt_state: the optimiser state, updated or unchanged as `theta`.
+        loss: the batch's loss, before the update.
+        accuracy: the batch's accuracy, before the update.
         finite: scalar bool: loss, gradients and updated parameters are all finite.
         finite_leaves: `{"loss": bool, "grads": tree, "params": tree}`, one
             bool per leaf, for naming the culprits.
@@ -177,7 +179,7 @@ def make_train_step(
     input: str = "in",
     t_max: float | None = None,
     regularizer: Callable | None = None,
-):
+) -> Callable[..., StepResult]:
     """The pure, jitted `train_step(theta, opt_state, frozen, x, y, apply=True)`.
 
     The update is applied only where `apply` is true and the loss, every
@@ -242,17 +244,23 @@ def evaluate(
     """Mean loss and accuracy over `(x, y)` in batches, and the predictions.
 
     Args:
-        sim, params: a compiled network and its parameters.
-        x: inputs `(samples, time, n_input)`; y: integer labels `(samples,)`
-            (or `(samples, time)` for `per_step`) in `[0, n_classes)`.
-        input: the input population; objective: an `Objective` or loss
-            name (default `max_voltage`); batch_size: a positive integer.
+        sim: a compiled network.
+        params: its parameters.
+        x: inputs `(samples, time, n_input)`.
+        y: integer labels `(samples,)` (or `(samples, time)` for `per_step`)
+            in `[0, n_classes)`.
+        input: the input population.
+        objective: an `Objective` or loss name (default `max_voltage`).
+        batch_size: samples per batch, a positive integer (a last partial
+            batch is evaluated too).
+        t_max: duration of each run in ms; default: the length of the inputs.
 
     Returns:
         `{"loss": float, "accuracy": float, "predictions": array}`.
 
     Raises:
-        TypeError, ValueError: a bad argument, named in the message.
+        TypeError: an argument of the wrong type, named in the message.
+        ValueError: a bad argument value, named in the message.
     """
     objective = DEFAULT_OBJECTIVE if objective is None else objective
     objective = checks.check_objective(objective)
@@ -387,18 +395,23 @@ def fit(
     """Train `sim`'s trainable parameters (`net.make_trainable`) on `(x, y)`.
 
     Args:
-        sim: a compiled network. params: its parameters (`sim.init_params`).
+        sim: a compiled network.
+        params: its parameters (`sim.init_params`).
         x: inputs `(samples, time, n_input)` for population `input`
             (currents in nA, or spikes for a `SpikeSource`); real and finite.
         y: integer labels `(samples,)` in `[0, n_classes)`, or per-step
             targets `(samples, time)` for the `per_step` loss.
+        input: the population that `x` drives.
         objective: an `Objective` or a loss name (`"max_voltage"`, ...).
         optimizer: any optax `GradientTransformation`; default `adam(1e-3)`.
-        epochs, batch_size: mini-batches are reshuffled every epoch from `seed`
-            (a non-negative integer); a last partial batch is dropped (one
+        epochs: passes over the training data.
+        batch_size: samples per mini-batch; mini-batches are reshuffled every
+            epoch from `seed`, and a last partial batch is dropped (one
             compiled shape).
-        validation: `(x_val, y_val)`; or `validation_split`: the fraction of
-            `(x, y)` (after one seeded shuffle) held out.
+        seed: a non-negative integer for the shuffles and the split.
+        validation: `(x_val, y_val)`, evaluated after every epoch.
+        validation_split: instead of `validation`, the fraction of `(x, y)`
+            (after one seeded shuffle) held out.
         patience: stop after this many epochs without a better validation loss
             (training loss without validation) and return the best parameters.
         checkpoint_dir: write `checkpoint.npz` there after every epoch
@@ -411,6 +424,7 @@ def fit(
             `CheckpointError` naming it. A non-finite step
             never overwrites it.
         resume: continue from an existing checkpoint (default); False starts over.
+        t_max: duration of each run in ms; default: the length of the inputs.
         regularizer: `f(params, recording) -> scalar` added to the loss; may have
             a `records` attribute listing the extra traces it needs.
         max_batches: at most this many batches per epoch (smoke tests).
@@ -431,7 +445,8 @@ def fit(
         `max(|first epoch's loss|, 1)`; a `RuntimeWarning` says so once.
 
     Raises:
-        TypeError, ValueError: a bad argument, named in the message.
+        TypeError: an argument of the wrong type, named in the message.
+        ValueError: a bad argument value, named in the message.
         NonFiniteError: a non-finite step with `on_nonfinite="raise"`.
         CheckpointError: a checkpoint in `checkpoint_dir` that cannot be
             resumed (a pickle, damaged, or from another run).
