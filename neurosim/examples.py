@@ -42,7 +42,7 @@ def seed003_network(
             straight to the outputs.
         n_output: output neurons (`"out"`, Leak only); their voltage is recorded.
         trainable: declare every projection's `SpikeSynapse_gS` trainable, one
-            per edge.
+            per edge (an `(n_pre, n_post)` matrix in `params`).
 
     Returns:
         The network; compile it with `neurosim.compile(net, dt=SEED003_DT)`.

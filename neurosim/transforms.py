@@ -6,13 +6,13 @@ to the parameter and `inverse` maps a parameter to its `theta`. They are
 applied in one place, `neurosim.train.trainable.set_trainable` and
 `get_trainable`.
 
-| transform       | name         | `theta -> parameter`                     | keeps        |
-|-----------------|--------------|--------------------------------------------|--------------|
-| `None`        |              | identity                                   | —            |
-| `Softplus()`  | `softplus` | `softplus(theta)`                        | > 0          |
-| `Log()`       | `log`      | `exp(theta)`                             | > 0          |
-| `DecayFactor()`| `decay`   | `theta` is `alpha = exp(-dt / tau_m)`; | tau_m > 0    |
-|                 |              | `g = -1e-3 * C * log(alpha) / dt`        | (alpha in (0, 1)) |
+| transform       | name       | `theta -> parameter`                   | keeps             |
+|-----------------|------------|----------------------------------------|-------------------|
+| `None`          |            | identity                               | —                 |
+| `Softplus()`    | `softplus` | `softplus(theta)`                      | > 0               |
+| `Log()`         | `log`      | `exp(theta)`                           | > 0               |
+| `DecayFactor()` | `decay`    | `theta` is `alpha = exp(-dt / tau_m)`; | tau_m > 0         |
+|                 |            | `g = -1e-3 * C * log(alpha) / dt`      | (alpha in (0, 1)) |
 
 `DecayFactor` trains a conductance `g` [S/cm²] of a population through the
 decay factor of the membrane time constant `tau_m = 1e-3 * C / g` [ms] (`C`

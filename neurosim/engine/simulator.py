@@ -99,8 +99,8 @@ class Recording:
         traces: `{"target.state": Float[Array, "batch time n"]}`, one sample per
             step plus the initial state (the batch axis only when the inputs had one).
         final_state: the state after the last step (for continuing a run).
-        status: 0 if every recorded value and the final state are finite, else 1
-            (over the whole batch).
+        status: a scalar int32: 0 if every recorded value and the final state
+            are finite, else 1 (one flag for the whole batch).
         hook_state: the final carry of `run(..., hook=...)`, else `None`.
     """
 
@@ -176,7 +176,9 @@ class Simulator:
 
     # ------------------------------------------------------------------ parameters
     def init_params(self, key: jax.Array | None = None) -> Params:
-        """All parameters as `{target: {name: array}}`; scalars are shared.
+        """All parameters as `{target: {name: array}}`; scalars are shared,
+        per-element values have `Network.shape` (`(n_pre, n_post)` for an
+        all-to-all projection).
 
         Initialisers (`ns.normal`, `ns.uniform`) draw from `key`: one
         `key, sub = jax.random.split(key)` per initialiser, populations first, then
@@ -418,7 +420,9 @@ class Simulator:
                 in nA (or spikes for a spike source); sample `k` drives step
                 `k`. Shorter than the run: padded with zeros (as jaxley);
                 longer: an error.
-            t_max: duration in ms; default: the length of the inputs.
+            t_max: duration in ms (`n_steps(t_max)` steps); default: one step
+                per input sample, or per sample of the longest stimulus when
+                there are no inputs.
             record: `["target.state", ...]`; default: the network's recordings.
             state: initial state (default `init_state(params)`, the steady
                 state), unbatched or with the inputs' batch axis.

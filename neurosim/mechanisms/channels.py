@@ -23,13 +23,18 @@ __all__ = ["Fire", "Leak", "SpikeSource", "gleak_to_tau", "tau_to_gleak"]
 class Leak(Channel):
     """Passive leak current `i = gLeak (v - eLeak)`.
 
-    | parameter     | default | unit   | meaning              |
-    |---------------|---------|--------|----------------------|
-    | `Leak_gLeak`| 1e-4    | S/cm²  | leak conductance     |
-    | `Leak_eLeak`| -70.0   | mV     | leak reversal        |
+    | parameter    | default | unit  | meaning          |
+    |--------------|---------|-------|------------------|
+    | `Leak_gLeak` | 1e-4    | S/cm² | leak conductance |
+    | `Leak_eLeak` | -70.0   | mV    | leak reversal    |
 
     The membrane time constant is `tau_m [ms] = 1e-3 * capacitance / gLeak`
     (capacitance in µF/cm²); see `tau_to_gleak`.
+
+    Attributes:
+        name: prefix of the parameter names (`"Leak"`).
+        gLeak: default leak conductance (S/cm²).
+        eLeak: default leak reversal (mV).
     """
 
     name: str = "Leak"
@@ -69,12 +74,19 @@ class Fire(Channel):
     derivative, through the reset as well. The default `FastSigmoid(slope=10)`
     is jaxley's `1/(10|v - vth| + 1)^2`.
 
-    | parameter      | default | unit | meaning              |
-    |----------------|---------|------|----------------------|
-    | `Fire_vth`   | -50.0   | mV   | firing threshold     |
-    | `Fire_vreset`| -70.0   | mV   | voltage after a spike|
+    | parameter     | default | unit | meaning               |
+    |---------------|---------|------|-----------------------|
+    | `Fire_vth`    | -50.0   | mV   | firing threshold      |
+    | `Fire_vreset` | -70.0   | mV   | voltage after a spike |
 
     State `Fire_spikes` (0/1) records whether the neuron spiked this step.
+
+    Attributes:
+        name: prefix of the parameter and state names (`"Fire"`).
+        vth: default firing threshold (mV).
+        vreset: default voltage after a spike (mV).
+        surrogate: the spike function and its surrogate derivative (a
+            `neurosim.mechanisms.surrogate` class such as `FastSigmoid()`).
     """
 
     emits_spikes = True

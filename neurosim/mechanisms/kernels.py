@@ -94,11 +94,11 @@ class ExpSynapse(_KernelSynapse):
     of NIR's CubaLIF and of most SNN libraries); the current is `I` (nA), or
     `I (v_post - e_syn)` with `conductance=True` (`I` then in µS).
 
-    | parameter          | default | unit       | meaning                   |
-    |--------------------|---------|------------|---------------------------|
-    | `ExpSynapse_gS`  | 1.0     | nA (µS)    | weight per spike          |
-    | `ExpSynapse_tau` | 5.0     | ms         | decay time constant       |
-    | `ExpSynapse_e_syn`| 0.0    | mV         | reversal (conductance form)|
+    | parameter          | default | unit    | meaning                     |
+    |--------------------|---------|---------|-----------------------------|
+    | `ExpSynapse_gS`    | 1.0     | nA (µS) | weight per spike            |
+    | `ExpSynapse_tau`   | 5.0     | ms      | decay time constant         |
+    | `ExpSynapse_e_syn` | 0.0     | mV      | reversal (conductance form) |
 
     State `ExpSynapse_I` per postsynaptic cell.
     """
@@ -129,11 +129,11 @@ class AlphaSynapse(_KernelSynapse):
     `q` (nA), or `q (v_post - e_syn)` with `conductance=True`. One spike of weight `gS` gives
     `gS (t / tau) exp(1 - t / tau)`: zero at the spike, peak `gS` at `t = tau`.
 
-    | parameter            | default | unit    | meaning                    |
-    |----------------------|---------|---------|----------------------------|
-    | `AlphaSynapse_gS`  | 1.0     | nA (µS) | peak current (conductance) |
-    | `AlphaSynapse_tau` | 5.0     | ms      | time to peak               |
-    | `AlphaSynapse_e_syn`| 0.0    | mV      | reversal (conductance form)|
+    | parameter            | default | unit    | meaning                     |
+    |----------------------|---------|---------|-----------------------------|
+    | `AlphaSynapse_gS`    | 1.0     | nA (µS) | peak current (conductance)  |
+    | `AlphaSynapse_tau`   | 5.0     | ms      | time to peak                |
+    | `AlphaSynapse_e_syn` | 0.0     | mV      | reversal (conductance form) |
 
     States `AlphaSynapse_p` and `AlphaSynapse_q` per postsynaptic cell.
     """

@@ -3,13 +3,13 @@
 An `Objective` turns a `Recording` and labels into a
 loss and an accuracy. It is a frozen value, so it can be printed and saved.
 
-| loss            | trace            | labels            | decoding            |
-|-----------------|------------------|-------------------|---------------------|
-| `max_voltage` | `out.v`        | `(batch,)`      | max over time       |
-| `sum_voltage` | `out.v`        | `(batch,)`      | sum over time       |
-| `last_voltage`| `out.v`        | `(batch,)`      | last sample         |
-| `spike_count` | `out.spikes`   | `(batch,)`      | spike count         |
-| `per_step`    | `out.v`        | `(batch, time)` | every step          |
+| loss           | trace        | labels          | decoding      |
+|----------------|--------------|-----------------|---------------|
+| `max_voltage`  | `out.v`      | `(batch,)`      | max over time |
+| `sum_voltage`  | `out.v`      | `(batch,)`      | sum over time |
+| `last_voltage` | `out.v`      | `(batch,)`      | last sample   |
+| `spike_count`  | `out.spikes` | `(batch,)`      | spike count   |
+| `per_step`     | `out.v`      | `(batch, time)` | every step    |
 
 For `max`/`sum`/`last`/`count` the whole trace is used (initial sample
 included, as in jaxley). For `per_step`, recorded sample `k + 1` (after step

@@ -36,7 +36,12 @@ def _context(sim: Simulator, params: dict, target: str) -> Context:
 
 
 def get_trainable(sim: Simulator, params: dict) -> dict:
-    """The trainable leaves of `params` in unconstrained form."""
+    """The trainable leaves of `params` in unconstrained form.
+
+    A parameter trainable per element whose value is shared (a scalar) comes
+    back expanded to its full shape (`Network.shape`: `(n,)` per cell,
+    `(n_pre, n_post)` for an all-to-all projection's weights).
+    """
     theta: dict = {}
     for (target, key), (per_element, transform) in sim.net.trainable.items():
         value = jnp.asarray(params[target][key])
