@@ -8,8 +8,8 @@ spike) or conductance-based (`conductance=True`: `gS` in µS, current
 
 Sign: like every neurosim synaptic current, outward-positive, so a positive
 current-based weight **inhibits** and a negative one excites (the ML convention,
-`I_syn` adding to `dv/dt`, is the opposite sign; `lif_stack` and NIR
-export/import convert). The kernels are exact in discrete time: after one
+`I_syn` adding to `dv/dt`, is the opposite sign: negate weights taken from
+it). The kernels are exact in discrete time: after one
 presynaptic spike at step `k0` the current at step `k0 + k` is
 
 - `ExpSynapse`: `gS * exp(-k dt / tau)` (the jump at the spike's own step);
