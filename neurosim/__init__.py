@@ -1,6 +1,6 @@
 """neurosim: biophysical compartment simulator with a differentiable spiking layer.
 
-Describe a :class:`Network`, :func:`compile` it, then ``init_params`` / ``run``.
+Describe a `Network`, `compile` it, then `init_params` / `run`.
 Units: mV, ms, µF/cm², S/cm² (channels), µS (synapses), nA, µm.
 """
 

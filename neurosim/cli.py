@@ -1,18 +1,18 @@
-"""The ``neurosim`` command.
+"""The `neurosim` command.
 
     neurosim demo [--out DIR] [--epochs N] [--resume]   the seed-003 experiment
     neurosim train TASK [--quick] [--out DIR] [--resume]  fit a network to a task
         [--data DIR] [--epochs N] [--lr X] [--hidden N ...] [--set KEY=VALUE]
     neurosim tasks [--all]                      list the tasks and their defaults
 
-``train`` and ``demo`` check ``--out`` before any work (a file, a folder that
+`train` and `demo` check `--out` before any work (a file, a folder that
 cannot be created or written: refused), lock it against a second run
-(``fcntl.flock`` on ``.neurosim.lock``, released when the process dies, even by
-SIGKILL), and write ``checkpoint.npz`` there after every epoch, atomically.
-``--resume`` continues that checkpoint after a crash or a kill, to the same
+(`fcntl.flock` on `.neurosim.lock`, released when the process dies, even by
+SIGKILL), and write `checkpoint.npz` there after every epoch, atomically.
+`--resume` continues that checkpoint after a crash or a kill, to the same
 parameters, bit for bit, as a run that was never interrupted; a checkpoint made
-with other settings is refused, naming what differs. Without ``--resume`` an
-``--out`` holding a checkpoint is refused: pass ``--resume`` or another folder.
+with other settings is refused, naming what differs. Without `--resume` an
+`--out` holding a checkpoint is refused: pass `--resume` or another folder.
 
 Misuse gets one line on stderr (argparse's own errors: with the usage) and exit
 code 2; never a traceback. A run stopped by non-finite values exits 1.
@@ -81,20 +81,20 @@ def _one_line(err: BaseException | str) -> str:
 
 
 class OutputFolder:
-    """``--out``: checked, created and locked before any work starts.
+    """`--out`: checked, created and locked before any work starts.
 
     - a path that exists and is not a folder, or that cannot be created or
-      written (``/dev/null/x``, a read-only folder) is refused;
-    - ``LOCK_NAME`` in the folder is locked with ``fcntl.flock`` and holds the
+      written (`/dev/null/x`, a read-only folder) is refused;
+    - `LOCK_NAME` in the folder is locked with `fcntl.flock` and holds the
       owner's pid; a second run into the same folder is refused, naming that
       pid. The kernel drops the lock when its process dies, even by SIGKILL, so
       a killed run never leaves the folder locked;
-    - a checkpoint already there is continued only with ``--resume``; without
+    - a checkpoint already there is continued only with `--resume`; without
       it the run is refused (rather than silently continuing or overwriting
       another run's work).
 
     A folder this run created and left empty (a refused or failed run) is
-    removed again by :meth:`release`.
+    removed again by `release`.
     """
 
     def __init__(self, path: str, resume: bool) -> None:
@@ -142,7 +142,7 @@ class OutputFolder:
             )
 
     def release(self, keep: bool = False) -> None:
-        """Unlock; unless ``keep``, remove the folders this run created if
+        """Unlock; unless `keep`, remove the folders this run created if
         nothing but the lock file is in them."""
         if self.fd is not None:
             os.close(self.fd)  # closing the descriptor drops the flock

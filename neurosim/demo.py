@@ -1,10 +1,10 @@
-"""The seed-003 experiment: fit the conductances of a small SNN (``neurosim demo``).
+"""The seed-003 experiment: fit the conductances of a small SNN (`neurosim demo`).
 
 100 Leak+Fire inputs -> 4 Leak+Fire hidden -> 2 Leak outputs, all-to-all
-``SpikeSynapse`` (gS ~ N(0, 10) µS, decay 10/ms), dt = 1e-3 ms, t_max = 0.2 ms,
+`SpikeSynapse` (gS ~ N(0, 10) µS, decay 10/ms), dt = 1e-3 ms, t_max = 0.2 ms,
 a fixed batch of 256 Poisson samples with random binary labels (seed 1701),
 500 epochs of Adam(0.1) on the max-voltage cross-entropy, in float64 as the
-seed ran it. The circuit is :func:`neurosim.examples.seed003_network`.
+seed ran it. The circuit is `neurosim.examples.seed003_network`.
 """
 
 from __future__ import annotations
@@ -44,23 +44,23 @@ def fit_seed003(
 ) -> tuple[Simulator, FitResult]:
     """Fit the seed-003 circuit's conductances with Adam on the max-voltage loss.
 
-    Call it inside ``jax.enable_x64(True)`` to run in float64, as the seed did.
+    Call it inside `jax.enable_x64(True)` to run in float64, as the seed did.
 
     Args:
-        x: input currents, nA, ``(batch, 200, n_input)``.
-        y: labels 0 or 1, ``(batch,)``.
+        x: input currents, nA, `(batch, 200, n_input)`.
+        y: labels 0 or 1, `(batch,)`.
         n_hidden: hidden neurons.
         epochs: epochs.
         lr: Adam's learning rate.
         batch_size: samples per batch (default: the whole batch, as the seed).
-        seed: draws the weights (``jax.random.key(seed)``) and the batch order.
+        seed: draws the weights (`jax.random.key(seed)`) and the batch order.
         checkpoint_dir: checkpoint every epoch there, and continue a checkpoint
-            found there (``neurosim.fit``'s ``checkpoint_dir``).
-        config: what else a checkpoint must match to be continued (``fit``).
+            found there (`neurosim.fit`'s `checkpoint_dir`).
+        config: what else a checkpoint must match to be continued (`fit`).
         progress: show a progress bar.
 
     Returns:
-        ``(sim, result)``: the compiled circuit and ``neurosim.fit``'s result.
+        `(sim, result)`: the compiled circuit and `neurosim.fit`'s result.
     """
     net = seed003_network(np.shape(x)[-1], n_hidden)
     sim = compile(net, dt=SEED003_DT)
@@ -89,21 +89,21 @@ def run_demo(
     progress: bool = True,
     checkpoint: bool = False,
 ) -> dict:
-    """Train the seed-003 circuit and write its outputs to ``out``.
+    """Train the seed-003 circuit and write its outputs to `out`.
 
-    Writes ``metrics.json``, ``training_curve.png``, ``output_voltages.png``
+    Writes `metrics.json`, `training_curve.png`, `output_voltages.png`
     (one panel per sample: both outputs, the label and the prediction) and
-    ``params.npz``.
+    `params.npz`.
 
     Args:
         out: output folder (created).
         epochs: epochs of Adam(0.1) on the full batch of 256.
         progress: show a progress bar.
-        checkpoint: write ``out/checkpoint.npz`` every epoch and continue one
-            found there (``neurosim demo --resume``).
+        checkpoint: write `out/checkpoint.npz` every epoch and continue one
+            found there (`neurosim demo --resume`).
 
     Returns:
-        The metrics written to ``out/metrics.json``.
+        The metrics written to `out/metrics.json`.
     """
     from . import plot  # matplotlib only when figures are written
 

@@ -1,15 +1,15 @@
 """Ready-made networks: the seed-003 circuit, built in one place.
 
-The seed-003 experiment (jaxley's SNN tutorial): ``n_input`` Leak+Fire inputs
--> ``n_hidden`` Leak+Fire hidden -> ``n_output`` Leak outputs, all-to-all
-``SpikeSynapse`` projections (current-based, ``s_decay`` 10/ms) with
-``gS ~ N(0, 10)`` µS per edge. Every compartment has the seed's units: area
+The seed-003 experiment (jaxley's SNN tutorial): `n_input` Leak+Fire inputs
+-> `n_hidden` Leak+Fire hidden -> `n_output` Leak outputs, all-to-all
+`SpikeSynapse` projections (current-based, `s_decay` 10/ms) with
+`gS ~ N(0, 10)` µS per edge. Every compartment has the seed's units: area
 2πrL = 1e5 µm² (radius 1 µm, so 1 nA is 1 µA/cm²), gLeak = 0.01 S/cm²
 (τ_m = 0.1 ms), eLeak = 0 mV, threshold 1 mV, reset 0 mV, starting at 0 mV.
-The seed runs it at ``SEED003_DT`` for ``SEED003_T_MAX`` in float64 and draws
-everything from ``jax.random.key(SEED003_SEED)``.
+The seed runs it at `SEED003_DT` for `SEED003_T_MAX` in float64 and draws
+everything from `jax.random.key(SEED003_SEED)`.
 
-Used by ``neurosim demo``, ``neurosim train toy``, tutorial 02, the tests and
+Used by `neurosim demo`, `neurosim train toy`, tutorial 02, the tests and
 the seed-003 benchmarks.
 """
 
@@ -34,23 +34,23 @@ def seed003_network(
     *,
     trainable: bool = True,
 ) -> Network:
-    """The seed-003 circuit as a :class:`~neurosim.Network` (not compiled).
+    """The seed-003 circuit as a `Network` (not compiled).
 
     Args:
-        n_input: input neurons (``"inp"``, Leak + Fire).
-        n_hidden: hidden neurons (``"hid"``, Leak + Fire); 0 connects the inputs
+        n_input: input neurons (`"inp"`, Leak + Fire).
+        n_hidden: hidden neurons (`"hid"`, Leak + Fire); 0 connects the inputs
             straight to the outputs.
-        n_output: output neurons (``"out"``, Leak only); their voltage is recorded.
-        trainable: declare every projection's ``SpikeSynapse_gS`` trainable, one
-            per edge.
+        n_output: output neurons (`"out"`, Leak only); their voltage is recorded.
+        trainable: declare every projection's `SpikeSynapse_gS` trainable, one
+            per edge (an `(n_pre, n_post)` matrix in `params`).
 
     Returns:
-        The network; compile it with ``neurosim.compile(net, dt=SEED003_DT)``.
+        The network; compile it with `neurosim.compile(net, dt=SEED003_DT)`.
 
     Raises:
-        ValueError: a size is not a positive integer (``n_hidden`` may be 0).
+        ValueError: a size is not a positive integer (`n_hidden` may be 0).
 
-    Example:
+    Examples:
         >>> net = seed003_network()
         >>> list(net.populations), list(net.projections)
         (['inp', 'hid', 'out'], ['inp->hid', 'hid->out'])

@@ -1,27 +1,27 @@
 """Save and load parameters and training checkpoints, without pickle.
 
-Both kinds of file are ``.npz`` archives (zip files of ``.npy`` arrays) written
-and read with ``allow_pickle=False``, so reading one can never run code:
+Both kinds of file are `.npz` archives (zip files of `.npy` arrays) written
+and read with `allow_pickle=False`, so reading one can never run code:
 
-- a **parameter file** (:func:`save_params`) holds one array per
-  ``"target/key"`` and is readable with ``numpy.load`` alone;
-- a **checkpoint** (:func:`save_checkpoint`) holds the leaves of a pytree as
-  ``0.npy``, ``1.npy``, ... and a ``meta.json`` member: the format and its
+- a **parameter file** (`save_params`) holds one array per
+  `"target/key"` and is readable with `numpy.load` alone;
+- a **checkpoint** (`save_checkpoint`) holds the leaves of a pytree as
+  `0.npy`, `1.npy`, ... and a `meta.json` member: the format and its
   version, the tree's structure (containers, keys, each leaf's shape and
   dtype) and free metadata (epoch, RNG state, seed, data fingerprint, training
-  config). :func:`load_checkpoint` checks the structure against a template and
+  config). `load_checkpoint` checks the structure against a template and
   the metadata against what the caller expects *before* it reads an array, and
   names the file and what differs.
 
 Every write is atomic: the file is written beside its destination, flushed to
-disk (``fsync``), then renamed over it, so an interrupted save never leaves a
+disk (`fsync`), then renamed over it, so an interrupted save never leaves a
 truncated file or loses the previous one. Pickled checkpoints (neurosim before
 format 2) are refused, not read: unpickling a crafted file runs its code.
 
 Optimiser state is saved as data; the optimiser itself is not (optax
 transforms are closures). Two learning rates therefore give checkpoints of the
 same structure: record what made a run (learning rate, optimiser name) in the
-metadata, as ``fit(config=...)`` does, so that a resume with other settings is
+metadata, as `fit(config=...)` does, so that a resume with other settings is
 refused.
 """
 
@@ -153,18 +153,18 @@ def _read_array(zf: zipfile.ZipFile, path: Path, name: str) -> np.ndarray:
 
 
 def save_params(path: str | os.PathLike, params: Mapping) -> Path:
-    """Writes ``{target: {key: array}}`` to an ``.npz`` file, atomically.
+    """Writes `{target: {key: array}}` to an `.npz` file, atomically.
 
     Args:
         path: destination file; its folder is created if missing.
-        params: a two-level mapping of numeric arrays (``sim.init_params``).
+        params: a two-level mapping of numeric arrays (`sim.init_params`).
 
     Returns:
         The path written.
 
     Raises:
-        TypeError: ``params`` is not a two-level mapping of numeric arrays.
-        ValueError: a name contains ``/``.
+        TypeError: `params` is not a two-level mapping of numeric arrays.
+        ValueError: a name contains `/`.
     """
     if not isinstance(params, Mapping):
         raise TypeError(
@@ -190,18 +190,18 @@ def save_params(path: str | os.PathLike, params: Mapping) -> Path:
 
 
 def load_params(path: str | os.PathLike) -> dict:
-    """Reads parameters written by :func:`save_params` (never unpickling).
+    """Reads parameters written by `save_params` (never unpickling).
 
     Args:
-        path: an ``.npz`` parameter file.
+        path: an `.npz` parameter file.
 
     Returns:
-        ``{target: {key: array}}``; 0-d arrays come back as numpy scalars.
+        `{target: {key: array}}`; 0-d arrays come back as numpy scalars.
 
     Raises:
         FileNotFoundError: no such file.
         CheckpointError: an empty, truncated, pickled or foreign file, or one
-            whose entries are not named ``target/key``.
+            whose entries are not named `target/key`.
     """
     path, zf = _open_npz(path, "parameter file")
     out: dict = {}
@@ -229,7 +229,7 @@ def _is_namedtuple(x: Any) -> bool:
 
 
 def _encode(tree: Any, leaves: list[np.ndarray], where: str) -> Any:
-    """A JSON description of ``tree``; appends its leaves to ``leaves``."""
+    """A JSON description of `tree`; appends its leaves to `leaves`."""
     if tree is None:
         return {"none": None}
     if isinstance(tree, Mapping):
@@ -278,7 +278,7 @@ def _describe(node: Any) -> str:
 
 
 def _diff(saved: Any, expected: Any, where: str, out: list[str]) -> None:
-    """Appends to ``out`` where two JSON descriptions differ."""
+    """Appends to `out` where two JSON descriptions differ."""
     if len(out) >= _MAX_SHOWN:
         return
     s_leaf, e_leaf = "leaf" in saved, "leaf" in expected
@@ -331,7 +331,7 @@ def _diff(saved: Any, expected: Any, where: str, out: list[str]) -> None:
 
 
 def _decode(node: Any, like: Any, read: Callable[[dict], np.ndarray]) -> Any:
-    """Rebuilds a tree from its description; containers follow ``like`` if given."""
+    """Rebuilds a tree from its description; containers follow `like` if given."""
     if "leaf" in node:
         value = read(node)
         kind = node.get("python")
@@ -375,7 +375,7 @@ def data_fingerprint(*arrays: Any) -> str:
     """A short hash of arrays' dtypes, shapes and bytes (to tell data sets apart).
 
     Args:
-        *arrays: array-likes (``None`` entries count as absent).
+        *arrays: array-likes (`None` entries count as absent).
 
     Returns:
         A hex string (BLAKE2b, 16 bytes).
@@ -394,12 +394,12 @@ def data_fingerprint(*arrays: Any) -> str:
 def save_checkpoint(
     path: str | os.PathLike, state: Any, *, meta: Mapping[str, Any] | None = None
 ) -> Path:
-    """Writes a checkpoint atomically: the leaves of ``state`` and JSON metadata.
+    """Writes a checkpoint atomically: the leaves of `state` and JSON metadata.
 
     Args:
-        path: destination file (by convention ``*.npz``).
+        path: destination file (by convention `*.npz`).
         state: a pytree of dicts (string keys), lists, tuples, namedtuples (such
-            as optax states), ``None`` and numeric arrays or Python numbers.
+            as optax states), `None` and numeric arrays or Python numbers.
         meta: JSON-serialisable metadata (epoch, seed, RNG state, data
             fingerprint, config); NaN and infinities are not allowed in it.
 
@@ -407,7 +407,7 @@ def save_checkpoint(
         The path written.
 
     Raises:
-        TypeError: a leaf is not numeric, a dict key is not a string, or ``meta``
+        TypeError: a leaf is not numeric, a dict key is not a string, or `meta`
             is not JSON-serialisable.
     """
     leaves: list[np.ndarray] = []
@@ -429,7 +429,7 @@ def save_checkpoint(
 
 
 def _to_host(tree: Any) -> Any:
-    """Device arrays (anything with ``__array__``) become numpy arrays."""
+    """Device arrays (anything with `__array__`) become numpy arrays."""
     if tree is None or isinstance(tree, (bool, int, float, np.ndarray)):
         return tree
     if isinstance(tree, Mapping):
@@ -493,7 +493,7 @@ def load_checkpoint(
     like: Any = None,
     expect: Mapping[str, Any] | None = None,
 ) -> Any:
-    """Reads a checkpoint written by :func:`save_checkpoint`, checking it first.
+    """Reads a checkpoint written by `save_checkpoint`, checking it first.
 
     Nothing is unpickled. The structure and metadata are checked before any
     array is read.
@@ -501,7 +501,7 @@ def load_checkpoint(
     Args:
         path: the checkpoint file.
         like: a template pytree (for instance this run's parameters and
-            ``optimizer.init(params)``): the saved tree must have the same
+            `optimizer.init(params)`): the saved tree must have the same
             containers, keys, shapes and dtypes, and is returned with the
             template's container types (optax's namedtuples included). Without
             it, namedtuples come back as dicts of their fields.
@@ -514,7 +514,7 @@ def load_checkpoint(
     Raises:
         FileNotFoundError: no such file.
         CheckpointError: an empty, truncated, pickled or foreign file, or one whose
-            structure or metadata differ from ``like``/``expect`` (the message
+            structure or metadata differ from `like`/`expect` (the message
             names the file and each difference).
     """
     path, zf, header = _read_header(path)

@@ -1,17 +1,17 @@
 """SNN layer stacks as ordinary Networks (sugar; no stepping code of its own).
 
-``lif_stack([784, 128, 10])`` builds populations ``in`` (spike source),
-``h1`` ... (Leak + Fire) and ``out`` (leaky readout, or spiking), joined by
-all-to-all ``SpikeSynapse`` projections (optionally recurrent). It returns a
-:class:`~neurosim.Network`; compile and run it like any other.
+`lif_stack([784, 128, 10])` builds populations `in` (spike source),
+`h1` ... (Leak + Fire) and `out` (leaky readout, or spiking), joined by
+all-to-all `SpikeSynapse` projections (optionally recurrent). It returns a
+`Network`; compile and run it like any other.
 
 In these stacks every compartment has area 1e5 µm² (so 1 nA is 1 µA/cm²),
 capacitance 1 µF/cm², rest and reset at 0 mV, and the synaptic trace lasts
-``tau_syn`` (default: one step, ``s_decay = 1/dt``, so the trace equals the
-presynaptic spikes). A weight ``gS`` [µS] is a current-based synapse:
+`tau_syn` (default: one step, `s_decay = 1/dt`, so the trace equals the
+presynaptic spikes). A weight `gS` [µS] is a current-based synapse:
 positive values inhibit, negative values excite.
 
-Example:
+Examples:
     >>> import neurosim as ns
     >>> net = ns.lif_stack([20, 16, 3], recurrent=True, dt=1.0)
     >>> sorted(net.populations)
@@ -59,24 +59,29 @@ def lif_stack(
     """A feed-forward or recurrent stack of LIF layers.
 
     Args:
-        sizes: ``[n_in, n_hidden_1, ..., n_out]`` (at least input and output).
-        dt: the step (ms) the stack will be compiled with (sets the synaptic
-            trace decay ``1 / tau_syn``).
+        sizes: `[n_in, n_hidden_1, ..., n_out]` (at least input and output).
+        dt: the step (ms) the stack will be compiled with (the default
+            `tau_syn`).
         recurrent: add an all-to-all projection from each hidden layer onto itself.
-        tau_mem: hidden membrane time constant (ms). tau_out: the readout's
-            (default ``tau_mem``). tau_syn: synaptic trace time constant (ms;
-            default ``dt``: the trace is the spike train).
+        tau_mem: hidden membrane time constant (ms).
+        tau_out: the readout's membrane time constant (ms; default `tau_mem`).
+        tau_syn: synaptic trace time constant (ms; default `dt`: the trace is
+            the spike train); every projection gets `s_decay = 1 / tau_syn`.
         vth: threshold (mV); reset and rest are 0 mV.
-        readout: ``"leaky"`` (Leak only, read its voltage) or ``"spiking"``.
-        train_tau: make ``Leak_gLeak`` trainable in decay form
-            (``alpha = exp(-dt / tau)``); train_vth: make ``Fire_vth`` trainable.
+        readout: `"leaky"` (Leak only, read its voltage) or `"spiking"`.
+        train_tau: make `Leak_gLeak` trainable in decay form
+            (`alpha = exp(-dt / tau)`).
+        train_vth: make `Fire_vth` trainable (softplus form) in every layer
+            that fires.
         per_neuron: one tau / threshold per neuron (else one per layer).
-        init_gain: weights ``gS ~ N(0, (init_gain / sqrt(fan_in))^2)`` µS;
-            recurrent weights use ``recurrent_gain``.
-        surrogate: the Fire surrogate (default ``FastSigmoid(slope=10)``).
+        init_gain: feed-forward weights `gS ~ N(0, (init_gain / sqrt(fan_in))^2)`
+            µS.
+        recurrent_gain: the same for the recurrent weights (fan-in: the layer's
+            size).
+        surrogate: the Fire surrogate (default `FastSigmoid(slope=10)`).
 
     Returns:
-        A Network recording ``out.v`` (and ``out.spikes`` for a spiking readout).
+        A Network recording `out.v` (and `out.spikes` for a spiking readout).
     """
     try:
         listed = list(sizes)

@@ -1,25 +1,25 @@
 """Cell morphologies and the cable equation, discretised as jaxley 0.14 does.
 
-A :class:`Morphology` is a frozen description of one cell: a tree of branches
-(``parents[k]`` is branch ``k``'s parent, ``-1`` for the root), each split into
-``ncomp[k]`` compartments. Per-compartment quantities are flat arrays of length
-``n_comp`` in **branch-major order**, compartment ``0`` of a branch at its start
-(location 0, where it joins its parent) and compartment ``ncomp - 1`` at its end
-(location 1, where its children join): compartment ``j`` of branch ``k`` is
-``comp_start[k] + j``. This is jaxley's ``global_comp_index``.
+A `Morphology` is a frozen description of one cell: a tree of branches
+(`parents[k]` is branch `k`'s parent, `-1` for the root), each split into
+`ncomp[k]` compartments. Per-compartment quantities are flat arrays of length
+`n_comp` in **branch-major order**, compartment `0` of a branch at its start
+(location 0, where it joins its parent) and compartment `ncomp - 1` at its end
+(location 1, where its children join): compartment `j` of branch `k` is
+`comp_start[k] + j`. This is jaxley's `global_comp_index`.
 
-Units (jaxley's): length and radius µm, axial resistivity ``r_a`` Ω·cm,
-capacitance µF/cm², area µm², resistive load (``∫ dl / (π r²)`` over half a
+Units (jaxley's): length and radius µm, axial resistivity `r_a` Ω·cm,
+capacitance µF/cm², area µm², resistive load (`∫ dl / (π r²)` over half a
 compartment) 1/µm, coupling constants 1/ms.
 
-Discretisation (jaxley 0.14, ``jaxley/utils/morph_attributes.py``):
+Discretisation (jaxley 0.14, `jaxley/utils/morph_attributes.py`):
 
-* a hand-built compartment is a cylinder: area ``2 π r l``, and each half has
-  the resistive load ``(l / 2) / (π r²)``; a compartment read from an SWC file
+* a hand-built compartment is a cylinder: area `2 π r l`, and each half has
+  the resistive load `(l / 2) / (π r²)`; a compartment read from an SWC file
   keeps jaxley's frustum area and its loads integrated along the traced points;
-* two neighbouring compartments ``i`` and ``j`` of a branch are joined by the two
+* two neighbouring compartments `i` and `j` of a branch are joined by the two
   half-compartments in series, each with its own radius and resistivity:
-  ``R_ij = r_a[i] load_out[i] + r_a[j] load_in[j]`` (Ω·cm/µm), never an averaged
+  `R_ij = r_a[i] load_out[i] + r_a[j] load_in[j]` (Ω·cm/µm), never an averaged
   radius;
 * where a branch has children, a massless branch point joins its last
   compartment (through that compartment's distal half) and each child's first
@@ -28,18 +28,18 @@ Discretisation (jaxley 0.14, ``jaxley/utils/morph_attributes.py``):
   it is an unknown of the same linear system, not a direct link between
   compartments.
 
-The membrane equation per compartment is ``C dv/dt = -a_lin v + b + axial``
-(µA/cm² on both sides), so a conductance ``G = 1 / R`` (S·µm/cm) between
-compartment ``i`` and a neighbour ``j`` adds
-``g_i = G / (area_i C_i) · 1e7`` (1/ms) to ``dv_i/dt = ... + g_i (v_j - v_i)``:
-``1/(Ω·cm/µm) / µm² = S/(cm·µm) = 1e4 S/cm² = 1e7 mS/cm²``, and
-``mS/cm² / (µF/cm²) = 1/ms``. External and synaptic currents in nA convert to
-µA/cm² with ``1e5 / area`` (:data:`NA_TO_UA_PER_CM2`).
+The membrane equation per compartment is `C dv/dt = -a_lin v + b + axial`
+(µA/cm² on both sides), so a conductance `G = 1 / R` (S·µm/cm) between
+compartment `i` and a neighbour `j` adds
+`g_i = G / (area_i C_i) · 1e7` (1/ms) to `dv_i/dt = ... + g_i (v_j - v_i)`:
+`1/(Ω·cm/µm) / µm² = S/(cm·µm) = 1e4 S/cm² = 1e7 mS/cm²`, and
+`mS/cm² / (µF/cm²) = 1/ms`. External and synaptic currents in nA convert to
+µA/cm² with `1e5 / area` (`NA_TO_UA_PER_CM2`).
 
-:func:`solve` takes one backward-Euler step of the whole cell (every
+`solve` takes one backward-Euler step of the whole cell (every
 compartment and branch point) for the linearised membrane terms
-``dv/dt = -a v + b + axial`` (``a`` in 1/ms, ``b`` in mV/ms, both already
-divided by the capacitance, as ``neurosim.engine.solvers.bwd_euler``).
+`dv/dt = -a v + b + axial` (`a` in 1/ms, `b` in mV/ms, both already
+divided by the capacitance, as `neurosim.engine.solvers.bwd_euler`).
 
 This module imports nothing from the engine or the network description.
 """
@@ -68,23 +68,23 @@ __all__ = [
     "solve",
 ]
 
-#: jaxley 0.14's compartment defaults (``jaxley/modules/compartment.py``).
+#: jaxley 0.14's compartment defaults (`jaxley/modules/compartment.py`).
 DEFAULTS = {
     "length": 10.0,  # µm, per compartment
     "radius": 1.0,  # µm
-    "r_a": 5000.0,  # Ω·cm (jaxley's ``axial_resistivity``)
+    "r_a": 5000.0,  # Ω·cm (jaxley's `axial_resistivity`)
     "capacitance": 1.0,  # µF/cm²
 }
 
-#: ``G / (area · C) · AXIAL_TO_PER_MS`` is a coupling in 1/ms for ``G`` in
-#: S·µm/cm, area in µm² and C in µF/cm² (jaxley's ``10**7``).
+#: `G / (area · C) · AXIAL_TO_PER_MS` is a coupling in 1/ms for `G` in
+#: S·µm/cm, area in µm² and C in µF/cm² (jaxley's `10**7`).
 AXIAL_TO_PER_MS = 1e7
 
-#: ``i [nA] · NA_TO_UA_PER_CM2 / area [µm²]`` is a current density in µA/cm²
-#: (jaxley's ``convert_point_process_to_distributed``).
+#: `i [nA] · NA_TO_UA_PER_CM2 / area [µm²]` is a current density in µA/cm²
+#: (jaxley's `convert_point_process_to_distributed`).
 NA_TO_UA_PER_CM2 = 1e5
 
-# Above this many elimination levels the solve loops with ``fori_loop`` rather
+# Above this many elimination levels the solve loops with `fori_loop` rather
 # than unrolling (compile time against per-level overhead).
 _UNROLL_LEVELS = 24
 
@@ -101,22 +101,27 @@ def _frozen(x: Any) -> np.ndarray:
 class Morphology:
     """One cell's branches and compartments (frozen; hashable by value).
 
-    Build with :meth:`branch`, :meth:`chain`, :meth:`tree` or :meth:`from_swc`
-    rather than directly. ``length`` is the length of each *compartment* (µm),
-    as jaxley's ``length``, not of a branch.
+    Build with `branch`, `chain`, `tree` or `from_swc`
+    rather than directly. `length` is the length of each *compartment* (µm),
+    as jaxley's `length`, not of a branch.
 
     Attributes:
-        parents: parent branch of each branch, ``-1`` for the root (branch 0).
+        parents: parent branch of each branch, `-1` for the root (branch 0).
             A parent precedes its children.
         ncomp: compartments per branch.
-        length, radius, r_a, capacitance: ``(n_comp,)`` per compartment.
-        area: ``(n_comp,)`` membrane area (µm²).
-        load_in, load_out: ``(n_comp,)`` resistive load of the proximal and the
-            distal half of each compartment (1/µm).
+        length: `(n_comp,)` compartment length (µm).
+        radius: `(n_comp,)` compartment radius (µm).
+        r_a: `(n_comp,)` axial resistivity (Ω·cm).
+        capacitance: `(n_comp,)` membrane capacitance (µF/cm²).
+        area: `(n_comp,)` membrane area (µm²).
+        load_in: `(n_comp,)` resistive load of the proximal half of each
+            compartment (1/µm).
+        load_out: `(n_comp,)` resistive load of the distal half of each
+            compartment (1/µm).
         traced: the area and loads come from an SWC tracing (frusta), not from
-            the cylinder rules; :func:`coupling` keeps them unless it is given a
+            the cylinder rules; `coupling` keeps them unless it is given a
             new radius or length, as jaxley does.
-        xyzr: per branch, the traced points ``(x, y, z, r)`` (µm), for plots;
+        xyzr: per branch, the traced points `(x, y, z, r)` (µm), for plots;
             empty for hand-built cells.
     """
 
@@ -191,11 +196,11 @@ class Morphology:
         r_a: Any = DEFAULTS["r_a"],
         capacitance: Any = DEFAULTS["capacitance"],
     ) -> Morphology:
-        """A tree of cylindrical branches from a parent list (``-1`` for the root).
+        """A tree of cylindrical branches from a parent list (`-1` for the root).
 
-        ``ncomp`` is one count for all branches or one per branch. Each of
-        ``length`` (per compartment, µm), ``radius`` (µm), ``r_a`` (Ω·cm) and
-        ``capacitance`` (µF/cm²) is a scalar, one value per branch, or one value
+        `ncomp` is one count for all branches or one per branch. Each of
+        `length` (per compartment, µm), `radius` (µm), `r_a` (Ω·cm) and
+        `capacitance` (µF/cm²) is a scalar, one value per branch, or one value
         per compartment (branch-major). Defaults are jaxley 0.14's.
         """
         parents = tuple(int(p) for p in parents)
@@ -243,8 +248,8 @@ class Morphology:
         r_a: Any = DEFAULTS["r_a"],
         capacitance: Any = DEFAULTS["capacitance"],
     ) -> Morphology:
-        """One unbranched cable of ``ncomp`` cylindrical compartments
-        (``ncomp = 1``: a point neuron)."""
+        """One unbranched cable of `ncomp` cylindrical compartments
+        (`ncomp = 1`: a point neuron)."""
         return cls.tree([-1], ncomp, length, radius, r_a, capacitance)
 
     @classmethod
@@ -257,8 +262,8 @@ class Morphology:
         r_a: Any = DEFAULTS["r_a"],
         capacitance: Any = DEFAULTS["capacitance"],
     ) -> Morphology:
-        """``n_branches`` branches end to end (parents ``-1, 0, 1, ...``), joined
-        by branch points; values as in :meth:`tree`."""
+        """`n_branches` branches end to end (parents `-1, 0, 1, ...`), joined
+        by branch points; values as in `tree`."""
         parents = list(range(-1, n_branches - 1))
         return cls.tree(parents, ncomp, length, radius, r_a, capacitance)
 
@@ -273,10 +278,10 @@ class Morphology:
         r_a: float = DEFAULTS["r_a"],
         capacitance: float = DEFAULTS["capacitance"],
     ) -> Morphology:
-        """Read an SWC file with jaxley 0.14's reader (``jaxley.read_swc``, graph
+        """Read an SWC file with jaxley 0.14's reader (`jaxley.read_swc`, graph
         backend) and keep its branches, parents, compartment lengths, radii,
         frustum areas and integrated resistive loads, compartment for
-        compartment (``global_comp_index`` order)."""
+        compartment (`global_comp_index` order)."""
         import warnings
 
         import jaxley as jx
@@ -314,13 +319,13 @@ class Morphology:
 
     @cached_property
     def comp_start(self) -> np.ndarray:
-        """``(n_branches + 1,)``: branch ``k``'s compartments are
-        ``comp_start[k]:comp_start[k + 1]``."""
+        """`(n_branches + 1,)`: branch `k`'s compartments are
+        `comp_start[k]:comp_start[k + 1]`."""
         return np.concatenate([[0], np.cumsum(self.ncomp)]).astype(int)
 
     @cached_property
     def branch_of_comp(self) -> np.ndarray:
-        """``(n_comp,)``: the branch of each compartment."""
+        """`(n_comp,)`: the branch of each compartment."""
         return np.repeat(np.arange(self.n_branches), self.ncomp)
 
     @cached_property
@@ -334,7 +339,7 @@ class Morphology:
         return len(self.branchpoint_parents)
 
     def comp(self, branch: int, index: int) -> int:
-        """Global index of compartment ``index`` of ``branch`` (negative counts
+        """Global index of compartment `index` of `branch` (negative counts
         from the branch's end)."""
         n = self.ncomp[branch]
         if not -n <= index < n:
@@ -342,8 +347,8 @@ class Morphology:
         return int(self.comp_start[branch] + (index % n))
 
     def comp_of(self, branch: int, loc: float) -> int:
-        """Global index of the compartment at ``loc`` (0 = the branch's start,
-        1 = its end), as jaxley's ``branch(k).loc(loc)``."""
+        """Global index of the compartment at `loc` (0 = the branch's start,
+        1 = its end), as jaxley's `branch(k).loc(loc)`."""
         if not 0 <= branch < self.n_branches:
             raise IndexError(f"no branch {branch} (n_branches={self.n_branches})")
         if not 0.0 <= float(loc) <= 1.0:
@@ -353,23 +358,23 @@ class Morphology:
         return int(self.comp_start[branch] + np.digitize(float(loc), edges) - 1)
 
     def geometry(self) -> dict[str, np.ndarray]:
-        """The four trainable geometry arrays, keyed as :func:`coupling` takes them."""
+        """The four trainable geometry arrays, keyed as `coupling` takes them."""
         return {k: getattr(self, k) for k in _GEOMETRY}
 
     @cached_property
     def system(self) -> _System:
-        """The static structure of the linear system (see :func:`solve`)."""
+        """The static structure of the linear system (see `solve`)."""
         return _System.build(self)
 
 
 def _cylinder(xp: Any, length: Any, radius: Any) -> tuple[Any, Any]:
-    """Area ``2 π r l`` (µm²) and half-compartment load ``(l/2) / (π r²)`` (1/µm)."""
+    """Area `2 π r l` (µm²) and half-compartment load `(l/2) / (π r²)` (1/µm)."""
     return 2.0 * xp.pi * radius * length, (length / 2.0) / radius**2 / xp.pi
 
 
 def areas(morph: Morphology, radius: Any = None, length: Any = None) -> jax.Array:
-    """Membrane area per compartment (µm²), ``(..., n_comp)``: the stored area,
-    or ``2 π r l`` once a radius or length is given (jaxley's rule)."""
+    """Membrane area per compartment (µm²), `(..., n_comp)`: the stored area,
+    or `2 π r l` once a radius or length is given (jaxley's rule)."""
     if radius is None and length is None:
         return jnp.asarray(morph.area)
     r = morph.radius if radius is None else radius
@@ -382,10 +387,10 @@ def areas(morph: Morphology, radius: Any = None, length: Any = None) -> jax.Arra
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class _System:
-    """Static structure: nodes are the ``n_comp`` compartments, then one node
-    per branch point. The nodes form a tree; ``parent[i]`` is node ``i``'s
-    neighbour towards the root (``-1`` at the root). ``levels[d]`` holds the
-    nodes at depth ``d`` (levels[0] = the root)."""
+    """Static structure: nodes are the `n_comp` compartments, then one node
+    per branch point. The nodes form a tree; `parent[i]` is node `i`'s
+    neighbour towards the root (`-1` at the root). `levels[d]` holds the
+    nodes at depth `d` (levels[0] = the root)."""
 
     n_comp: int
     n_nodes: int
@@ -468,18 +473,18 @@ class _System:
 
 @jax.tree_util.register_pytree_node_class
 class Coupling:
-    """The cable coupling of one morphology, ready for :func:`solve`.
+    """The cable coupling of one morphology, ready for `solve`.
 
-    Leaves (each ``(..., n_nodes)``, leading axes broadcast against ``v``):
+    Leaves (each `(..., n_nodes)`, leading axes broadcast against `v`):
 
-    * ``lower[i]``: node ``i``'s row, the weight of its parent's voltage;
-    * ``upper[i]``: the parent's row, the weight of node ``i``'s voltage;
-    * ``diag``: ``(..., n_comp)``, the summed coupling of each compartment.
+    * `lower[i]`: node `i`'s row, the weight of its parent's voltage;
+    * `upper[i]`: the parent's row, the weight of node `i`'s voltage;
+    * `diag`: `(..., n_comp)`, the summed coupling of each compartment.
 
-    For a compartment row the weights are couplings in 1/ms (``dv_i/dt`` gains
-    ``g (v_j - v_i)``); a branch point's row is its weighted-mean constraint,
-    ``v_bp = Σ w_k v_k`` with ``Σ w_k = 1``. The static structure
-    (:class:`_System`) rides as auxiliary data.
+    For a compartment row the weights are couplings in 1/ms (`dv_i/dt` gains
+    `g (v_j - v_i)`); a branch point's row is its weighted-mean constraint,
+    `v_bp = Σ w_k v_k` with `Σ w_k = 1`. The static structure
+    (`_System`) rides as auxiliary data.
     """
 
     def __init__(self, system: _System, lower: Any, upper: Any, diag: Any):
@@ -504,11 +509,11 @@ def coupling(
     r_a: Any = None,
     capacitance: Any = None,
 ) -> Coupling:
-    """The axial coupling of ``morph`` as a JAX function of its geometry.
+    """The axial coupling of `morph` as a JAX function of its geometry.
 
     Each argument overrides the stored per-compartment value with an array of
-    shape ``(..., n_comp)`` (or a scalar); leading axes, e.g. one per cell,
-    carry through to the :class:`Coupling`. Giving ``radius`` or ``length``
+    shape `(..., n_comp)` (or a scalar); leading axes, e.g. one per cell,
+    carry through to the `Coupling`. Giving `radius` or `length`
     recomputes the area and the half loads by the cylinder rules (what jaxley
     does when they are set or trained); otherwise a traced cell keeps its
     frustum area and integrated loads.
@@ -567,18 +572,18 @@ def coupling(
 def solve(v: Any, a: Any, b: Any, dt: Any, coupling: Coupling) -> jax.Array:
     """One backward-Euler step of a cable-coupled cell.
 
-    Solves ``v' - v = dt (-a v' + b + axial(v'))`` for every compartment,
-    branch points included (``v, a, b``: ``(..., n_comp)``; ``a`` in 1/ms and
-    ``b`` in mV/ms, both over the capacitance; leading axes are cells or a
+    Solves `v' - v = dt (-a v' + b + axial(v'))` for every compartment,
+    branch points included (`v, a, b`: `(..., n_comp)`; `a` in 1/ms and
+    `b` in mV/ms, both over the capacitance; leading axes are cells or a
     batch, broadcast against the coupling's). With one compartment this is
-    ``(v + dt b) / (1 + dt a)``, exactly ``bwd_euler``.
+    `(v + dt b) / (1 + dt a)`, exactly `bwd_euler`.
 
     Method: Gaussian elimination on the compartment-and-branch-point tree
     (Hines' algorithm, jaxley's DHS ordering by depth), leaves to root and back:
-    ``O(n_nodes)`` work and ``2 · depth`` sequential vector steps, each
+    `O(n_nodes)` work and `2 · depth` sequential vector steps, each
     vectorised over the leading axes; the tree is rooted at its centre, so a
-    cable of ``n`` compartments takes about ``n`` steps (unrolled up to
-    ``_UNROLL_LEVELS`` levels, a ``fori_loop`` beyond). No dense matrix is
+    cable of `n` compartments takes about `n` steps (unrolled up to
+    `_UNROLL_LEVELS` levels, a `fori_loop` beyond). No dense matrix is
     formed. Differentiable by reverse mode.
     """
     sys = coupling.system

@@ -1,9 +1,9 @@
-"""The ``Network`` description: populations, projections, parameters, recordings.
+"""The `Network` description: populations, projections, parameters, recordings.
 
-A ``Network`` only describes; :func:`neurosim.compile` turns it into pure JAX
-functions. Nothing here touches ``jax.lax``.
+A `Network` only describes; `neurosim.compile` turns it into pure JAX
+functions. Nothing here touches `jax.lax`.
 
-Example:
+Examples:
     >>> import neurosim as ns
     >>> net = ns.Network()
     >>> net.add_population("hid", 4, [ns.Leak(), ns.Fire()])
@@ -48,7 +48,7 @@ POSITIVE_PARAMS = ("capacitance", "length", "radius")
 
 def positive_keys(el: Any) -> set[str]:
     """The parameters of a population or projection that must be > 0: the
-    geometry, and what its mechanisms declare in ``positive_params``."""
+    geometry, and what its mechanisms declare in `positive_params`."""
     if isinstance(el, Population):
         keys = set(POSITIVE_PARAMS)
         for ch in el.channels:
@@ -58,7 +58,7 @@ def positive_keys(el: Any) -> set[str]:
 
 
 def check_defaults(mech: Any, params: dict) -> None:
-    """A mechanism's own defaults obey its ``positive_params``."""
+    """A mechanism's own defaults obey its `positive_params`."""
     for key in mech.positive_params:
         value = params.get(key)
         if isinstance(value, numbers.Real) and not value > 0:
@@ -91,7 +91,7 @@ class AllToAll:
 
 @dataclass(frozen=True)
 class OneToOne:
-    """Neuron ``i`` onto neuron ``i``; both populations must have the same size."""
+    """Neuron `i` onto neuron `i`; both populations must have the same size."""
 
     dense = False
 
@@ -106,7 +106,7 @@ class OneToOne:
 
 @dataclass(frozen=True)
 class Random:
-    """Each pair connected independently with probability ``p`` (seeded numpy draw)."""
+    """Each pair connected independently with probability `p` (seeded numpy draw)."""
 
     p: float
     seed: int = 0
@@ -125,7 +125,7 @@ class Random:
 
 @dataclass(frozen=True, eq=False)
 class EdgeList:
-    """An explicit list of edges ``pre[k] -> post[k]`` (indices within populations)."""
+    """An explicit list of edges `pre[k] -> post[k]` (indices within populations)."""
 
     pre: Any
     post: Any
@@ -173,7 +173,7 @@ def as_connectivity(conn: Any) -> Any:
 # --------------------------------------------------------------------------- initialisers
 @dataclass(frozen=True)
 class Initializer:
-    """A random initial value drawn in ``Simulator.init_params(key)``."""
+    """A random initial value drawn in `Simulator.init_params(key)`."""
 
     kind: str
     a: float
@@ -186,21 +186,21 @@ class Initializer:
 
 
 def normal(mean: float = 0.0, std: float = 1.0) -> Initializer:
-    """Per-element values ``mean + std * N(0, 1)``."""
+    """Per-element values `mean + std * N(0, 1)`."""
     return Initializer("normal", mean, std)
 
 
 def uniform(low: float = 0.0, high: float = 1.0) -> Initializer:
-    """Per-element values ``U(low, high)``."""
+    """Per-element values `U(low, high)`."""
     return Initializer("uniform", low, high)
 
 
 # --------------------------------------------------------------------------- elements
 @dataclass(frozen=True, eq=False)
 class Insertion:
-    """A channel inserted in a population: on every cell (``cells is None``) or on
+    """A channel inserted in a population: on every cell (`cells is None`) or on
     the listed cells. Its per-element parameters and states hold one value per
-    carrying cell, in the order of ``cells``."""
+    carrying cell, in the order of `cells`."""
 
     channel: Channel
     cells: np.ndarray | None = None
@@ -211,9 +211,9 @@ class Insertion:
 
 @dataclass
 class Population:
-    """``n`` cells of ``n_comp`` compartments each (a point neuron: one). Channel
-    parameters and states are laid out per carrying cell (see :class:`Insertion`);
-    ``v`` and the geometry per cell."""
+    """`n` cells of `n_comp` compartments each (a point neuron: one). Channel
+    parameters and states are laid out per carrying cell (see `Insertion`);
+    `v` and the geometry per cell."""
 
     name: str
     n: int
@@ -234,7 +234,7 @@ class Population:
 
     @property
     def input_channel(self) -> Insertion | None:
-        """The insertion that takes ``run``'s input as its drive, if any."""
+        """The insertion that takes `run`'s input as its drive, if any."""
         return next((i for i in self.insertions if i.channel.takes_input), None)
 
 
@@ -271,7 +271,8 @@ class Network:
 
     Populations carry channels; projections carry synapses. Parameters and
     initial states are set shared (a scalar) or per element (one value per
-    neuron, or per edge for projections). Units: mV, ms, µF/cm², S/cm², µS, nA, µm.
+    neuron, or per edge for projections: an `(n_pre, n_post)` matrix for an
+    all-to-all projection, see `shape`). Units: mV, ms, µF/cm², S/cm², µS, nA, µm.
     """
 
     def __init__(self) -> None:
@@ -293,14 +294,16 @@ class Network:
         radius: float = 1.0,
         v: float = -70.0,
     ) -> str:
-        """Add ``n`` point compartments with ``channels``; returns ``name``.
+        """Add `n` point compartments with `channels`; returns `name`.
 
         Args:
-            name: population name (no ``.``, unique among populations and projections).
+            name: population name (no `.`, unique among populations and projections).
             n: number of compartments.
-            channels: neurosim or jaxley channels (``Leak()``, ``Fire()``, ``HH()``).
-            capacitance: µF/cm². length, radius: µm (area ``2 pi r L``).
-            v: initial voltage in mV.
+            channels: neurosim or jaxley channels (`Leak()`, `Fire()`, `HH()`).
+            capacitance: membrane capacitance (µF/cm²).
+            length: compartment length (µm; area `2 pi r L`).
+            radius: compartment radius (µm).
+            v: initial voltage (mV).
         """
         self._check_new_name(name)
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
@@ -335,15 +338,15 @@ class Network:
         return name
 
     def insert(self, target: str, channel: Any, cells: Any = None) -> None:
-        """Insert ``channel`` on some cells of population ``target``.
+        """Insert `channel` on some cells of population `target`.
 
         Args:
             target: the population.
             channel: a neurosim or jaxley channel (an instance).
             cells: cell indices (default: every cell). The channel's per-element
                 parameters and states then hold one value per listed cell, in
-                this order (``net.set(target, "HH_gNa", [...])`` takes
-                ``len(cells)`` values).
+                this order (`net.set(target, "HH_gNa", [...])` takes
+                `len(cells)` values).
         """
         pop = self.populations.get(target)
         if pop is None:
@@ -403,14 +406,15 @@ class Network:
         *,
         name: str | None = None,
     ) -> str:
-        """Project ``pre`` onto ``post`` through ``synapse``; returns the projection name.
+        """Project `pre` onto `post` through `synapse`; returns the projection name.
 
         Args:
-            pre, post: population names (equal for recurrence).
-            synapse: ``SpikeSynapse()`` or a jaxley synapse (``IonotropicSynapse()``).
-            connectivity: ``"all_to_all"`` (edges pre-major: edge ``i * n_post + j``),
-                ``"one_to_one"``, ``Random(p, seed)`` or ``EdgeList(pre, post)``.
-            name: defaults to ``"pre->post"``.
+            pre: presynaptic population name.
+            post: postsynaptic population name (equal to `pre` for recurrence).
+            synapse: `SpikeSynapse()` or a jaxley synapse (`IonotropicSynapse()`).
+            connectivity: `"all_to_all"` (edges pre-major: edge `i * n_post + j`),
+                `"one_to_one"`, `Random(p, seed)` or `EdgeList(pre, post)`.
+            name: defaults to `"pre->post"`.
         """
         for side, pop in (("pre", pre), ("post", post)):
             if pop not in self.populations:
@@ -444,7 +448,7 @@ class Network:
 
     # ----------------------------------------------------------------- parameters
     def element(self, target: str) -> Population | Projection:
-        """The population or projection called ``target``."""
+        """The population or projection called `target`."""
         if target in self.populations:
             return self.populations[target]
         if target in self.projections:
@@ -457,8 +461,8 @@ class Network:
         )
 
     def size(self, target: str, key: str | None = None) -> int:
-        """Number of cells (population) or edges (projection); with ``key``, the
-        number of values a per-element ``key`` holds (a channel inserted on some
+        """Number of cells (population) or edges (projection); with `key`, the
+        number of values a per-element `key` holds (a channel inserted on some
         cells has one per carrying cell)."""
         el = self.element(target)
         if key is not None and isinstance(el, Population):
@@ -466,9 +470,9 @@ class Network:
         return el.n
 
     def shape(self, target: str, key: str) -> tuple[int, ...]:
-        """The shape of a per-element ``key`` of ``target``: ``(n,)`` per cell,
-        ``(len(cells),)`` for a channel on some cells, ``(n_edges,)`` per edge, and
-        ``(n_pre, n_post)`` for an all-to-all projection's weights and other
+        """The shape of a per-element `key` of `target`: `(n,)` per cell,
+        `(len(cells),)` for a channel on some cells, `(n_edges,)` per edge, and
+        `(n_pre, n_post)` for an all-to-all projection's weights and other
         per-edge parameters (a matrix, as ML users expect)."""
         el = self.element(target)
         if isinstance(el, Projection) and el.dense:
@@ -478,12 +482,12 @@ class Network:
     def set(self, target: str, key: str, value: Any) -> None:
         """Set a parameter or an initial state, shared (scalar) or per element.
 
-        ``value`` is a scalar, an array shaped as :meth:`shape` says (one value
-        per neuron / edge; an all-to-all projection takes a ``(n_pre, n_post)``
+        `value` is a scalar, an array shaped as `shape` says (one value
+        per neuron / edge; an all-to-all projection takes a `(n_pre, n_post)`
         matrix, or its flat pre-major vector), or an initialiser drawn in
-        ``init_params(key)``: ``ns.normal(0, 10)``, ``ns.uniform(...)`` or any
-        ``(key, shape, dtype) -> array`` callable such as
-        ``jax.nn.initializers.glorot_normal()``.
+        `init_params(key)`: `ns.normal(0, 10)`, `ns.uniform(...)` or any
+        `(key, shape, dtype) -> array` callable such as
+        `jax.nn.initializers.glorot_normal()`.
         """
         el = self.element(target)
         store = (
@@ -496,7 +500,7 @@ class Network:
         store[key] = self._check_value(el, target, key, value)
 
     def get(self, target: str, key: str) -> Any:
-        """The value set for ``key`` (parameter or initial state) of ``target``."""
+        """The value set for `key` (parameter or initial state) of `target`."""
         el = self.element(target)
         if key in el.params:
             return el.params[key]
@@ -545,14 +549,14 @@ class Network:
 
         Args:
             target: population or projection.
-            key: parameter name, e.g. ``"Leak_gLeak"`` or ``"SpikeSynapse_gS"``.
+            key: parameter name, e.g. `"Leak_gLeak"` or `"SpikeSynapse_gS"`.
             per_element: one value per neuron/edge (else shared, unless the value
                 set is already per element).
             transform: keeps a positive quantity positive during optimisation:
-                a :class:`~neurosim.transforms.Transform` (``Softplus()``,
-                ``Log()``, ``DecayFactor()`` for a population's conductance
-                trained as ``alpha = exp(-dt / tau_m)``, or your own) or its name
-                (``"softplus"``, ``"log"``, ``"decay"``); ``None`` for
+                a `Transform` (`Softplus()`,
+                `Log()`, `DecayFactor()` for a population's conductance
+                trained as `alpha = exp(-dt / tau_m)`, or your own) or its name
+                (`"softplus"`, `"log"`, `"decay"`); `None` for
                 unconstrained.
         """
         el = self.element(target)
@@ -569,7 +573,7 @@ class Network:
 
     # ----------------------------------------------------------------- recording, stimuli
     def record(self, target: str, state: str = "v") -> None:
-        """Record ``state`` (``"v"``, ``"spikes"``, a channel or synapse state)."""
+        """Record `state` (`"v"`, `"spikes"`, a channel or synapse state)."""
         self.check_record(f"{target}.{state}")
         if f"{target}.{state}" not in self.recordings:
             self.recordings.append(f"{target}.{state}")
@@ -578,7 +582,7 @@ class Network:
         self.recordings = []
 
     def check_record(self, spec: str) -> tuple[str, str]:
-        """Validate ``"target.state"`` and return ``(target, state_key)``."""
+        """Validate `"target.state"` and return `(target, state_key)`."""
         if not isinstance(spec, str) or "." not in spec:
             raise ValueError(f"record: expected 'target.state', got {spec!r}.")
         target, state = spec.split(".", 1)
@@ -594,9 +598,9 @@ class Network:
         return target, state
 
     def stimulate(self, target: str, current: Any) -> None:
-        """A fixed external current (nA) for every sample: shape ``(time,)`` (the same
-        for every neuron of ``target``) or ``(time, n)``. Added to ``run``'s inputs
-        and to earlier stimuli of ``target`` (the shorter one padded with zeros),
+        """A fixed external current (nA) for every sample: shape `(time,)` (the same
+        for every neuron of `target`) or `(time, n)`. Added to `run`'s inputs
+        and to earlier stimuli of `target` (the shorter one padded with zeros),
         as jaxley adds stimuli."""
         pop = self.populations.get(target)
         if pop is None:
@@ -650,11 +654,11 @@ class Network:
 def step_current(
     i_delay: float, i_dur: float, i_amp: float, dt: float, t_max: float
 ) -> np.ndarray:
-    """A current step (nA): ``i_amp`` from ``i_delay`` for ``i_dur`` ms, else 0.
+    """A current step (nA): `i_amp` from `i_delay` for `i_dur` ms, else 0.
 
-    One sample per step that ``run(..., t_max=t_max)`` takes, ``int(t_max // dt + 1)``,
-    with jaxley's window ``[int(i_delay / dt), int((i_delay + i_dur) / dt))``
-    (jaxley's ``step_current`` has one more sample, which its ``integrate`` drops).
+    One sample per step that `run(..., t_max=t_max)` takes, `int(t_max // dt + 1)`,
+    with jaxley's window `[int(i_delay / dt), int((i_delay + i_dur) / dt))`
+    (jaxley's `step_current` has one more sample, which its `integrate` drops).
     """
     for nm, val in (("dt", dt), ("t_max", t_max)):
         if not (isinstance(val, (int, float)) and math.isfinite(val) and val > 0):
@@ -665,5 +669,5 @@ def step_current(
 
 
 def as_float(x: Any) -> jax.Array:
-    """``x`` as JAX's default float type (float32, or float64 with x64 enabled)."""
+    """`x` as JAX's default float type (float32, or float64 with x64 enabled)."""
     return jnp.asarray(x, dtype=jnp.result_type(float))

@@ -1,12 +1,12 @@
 """Plots of recordings, parameters, training runs and network structure.
 
 Every function takes plain arrays (numpy, jax or nested lists, read with
-``np.asarray``), draws into ``ax=`` (a new figure when ``None``) and returns the
+`np.asarray`), draws into `ax=` (a new figure when `None`) and returns the
 Axes, or the Figure for multi-panel plots. Recordings are batch-major
-``(batch, time, neurons)``: a 2-D array is one sample, and a 3-D array needs
-``sample=`` to pick one. Time is in ms, from ``dt`` (ms) or ``times`` (ms, shape
-``(time,)``); voltage is in mV. Nothing here calls ``plt.show``, so everything
-works headless (Agg); :func:`save` writes a PNG and closes the figure.
+`(batch, time, neurons)`: a 2-D array is one sample, and a 3-D array needs
+`sample=` to pick one. Time is in ms, from `dt` (ms) or `times` (ms, shape
+`(time,)`); voltage is in mV. Nothing here calls `plt.show`, so everything
+works headless (Agg); `save` writes a PNG and closes the figure.
 
 This module depends on numpy and matplotlib only, never on the engine.
 """
@@ -49,7 +49,7 @@ def _axes(ax: Axes | None, size: tuple[float, float] = (7.0, 4.0)) -> Axes:
 
 
 def _one_sample(x: Any, name: str, sample: int | None) -> np.ndarray:
-    """``x`` as ``(time, neurons)``, taking ``x[sample]`` from a 3-D batch."""
+    """`x` as `(time, neurons)`, taking `x[sample]` from a 3-D batch."""
     x = np.asarray(x)
     if x.ndim == 2 and sample is not None:
         raise _fail("sample", sample, f"None: {name} of shape {x.shape} is one sample")
@@ -65,7 +65,7 @@ def _one_sample(x: Any, name: str, sample: int | None) -> np.ndarray:
 
 
 def _time_axis(n_time: int, dt: float | None, times: Any) -> np.ndarray:
-    """Sample times in ms, from exactly one of ``dt`` and ``times``."""
+    """Sample times in ms, from exactly one of `dt` and `times`."""
     if (dt is None) == (times is None):
         got = "both" if dt is not None else "neither"
         raise _fail("dt/times", got, "exactly one: dt (ms) or times (ms, (time,))")
@@ -113,16 +113,16 @@ def voltage_traces(
     """Membrane potential against time, one line per neuron.
 
     Args:
-        v: membrane potential in mV, ``(time, neurons)`` or ``(batch, time, neurons)``.
-        dt: time step in ms (or give ``times``).
-        times: sample times in ms, shape ``(time,)`` (or give ``dt``).
+        v: membrane potential in mV, `(time, neurons)` or `(batch, time, neurons)`.
+        dt: time step in ms (or give `times`).
+        times: sample times in ms, shape `(time,)` (or give `dt`).
         neurons: index or indices of the neurons to draw (default: all).
-        sample: which sample of a 3-D ``v`` (and ``spikes``) to draw.
+        sample: which sample of a 3-D `v` (and `spikes`) to draw.
         vth: firing threshold in mV, drawn as a dashed horizontal line.
-        spikes: 0/1 array shaped like ``v``; each spike gets a marker, at
-            height ``vth`` when given, else on the trace.
-        labels: one legend label per drawn neuron (default ``"neuron i"``).
-        ax: Axes to draw into; a new figure when ``None``.
+        spikes: 0/1 array shaped like `v`; each spike gets a marker, at
+            height `vth` when given, else on the trace.
+        labels: one legend label per drawn neuron (default `"neuron i"`).
+        ax: Axes to draw into; a new figure when `None`.
 
     Returns:
         The Axes, with a legend when at most 10 neurons are drawn.
@@ -162,14 +162,14 @@ def output_panels(
 ) -> Figure:
     """One small panel per sample: every output neuron, the label and the prediction.
 
-    Output ``k`` has the same colour in every panel. The predicted output's
+    Output `k` has the same colour in every panel. The predicted output's
     trace is drawn thick with its peak starred; the title gives the label and
     the prediction, green when they agree and red when not.
 
     Args:
-        v: output voltages in mV, ``(batch, time, outputs)``; one panel per sample.
-        labels: the true class of each sample, ``(batch,)``.
-        predictions: the predicted class (output index) of each sample, ``(batch,)``.
+        v: output voltages in mV, `(batch, time, outputs)`; one panel per sample.
+        labels: the true class of each sample, `(batch,)`.
+        predictions: the predicted class (output index) of each sample, `(batch,)`.
         dt: time step in ms.
         n_cols: panels per row.
 
@@ -229,11 +229,11 @@ def raster(
     """Spike raster: one tick per spike, time in ms against neuron index.
 
     Args:
-        spikes: 0/1 array, ``(time, neurons)`` or ``(batch, time, neurons)``.
-        dt: time step in ms (or give ``times``).
-        times: sample times in ms, shape ``(time,)`` (or give ``dt``).
-        sample: which sample of a 3-D ``spikes`` to draw.
-        ax: Axes to draw into; a new figure when ``None``.
+        spikes: 0/1 array, `(time, neurons)` or `(batch, time, neurons)`.
+        dt: time step in ms (or give `times`).
+        times: sample times in ms, shape `(time,)` (or give `dt`).
+        sample: which sample of a 3-D `spikes` to draw.
+        ax: Axes to draw into; a new figure when `None`.
         color: tick colour (default: the next colour of the cycle).
         offset: added to every neuron index, to stack populations.
         label: legend label for these spikes.
@@ -264,12 +264,12 @@ def rasters(
     """Rasters of several populations stacked in one Axes, the first on top.
 
     Args:
-        populations: population name -> spikes, each ``(time, n)`` or
-            ``(batch, time, n)``, all with the same number of time steps.
-        dt: time step in ms (or give ``times``).
-        times: sample times in ms, shape ``(time,)`` (or give ``dt``).
+        populations: population name -> spikes, each `(time, n)` or
+            `(batch, time, n)`, all with the same number of time steps.
+        dt: time step in ms (or give `times`).
+        times: sample times in ms, shape `(time,)` (or give `dt`).
         sample: which sample of 3-D spike arrays to draw.
-        ax: Axes to draw into; a new figure when ``None``.
+        ax: Axes to draw into; a new figure when `None`.
 
     Returns:
         The Axes, with population names as y tick labels and lines between them.
@@ -310,10 +310,10 @@ def param_distribution(
     Args:
         before: parameter values, any shape (flattened).
         after: values after training, any shape; overlaid, with a legend.
-        name: parameter name for the x label, e.g. ``"gLeak"``.
-        unit: its unit, e.g. ``"S/cm²"``; the x label reads ``"name [unit]"``.
+        name: parameter name for the x label, e.g. `"gLeak"`.
+        unit: its unit, e.g. `"S/cm²"`; the x label reads `"name [unit]"`.
         bins: number of bins, shared by both histograms.
-        ax: Axes to draw into; a new figure when ``None``.
+        ax: Axes to draw into; a new figure when `None`.
 
     Returns:
         The Axes.
@@ -344,13 +344,13 @@ def tau_per_layer(
 
     The time-constant hierarchy figure: one box per layer in the given order,
     each value as a jittered dot, the mean as a diamond, means joined by a
-    line. With ``before``, the initial values are drawn in grey to the left.
+    line. With `before`, the initial values are drawn in grey to the left.
 
     Args:
         taus: layer name -> time constants (any shape, flattened), e.g. trained.
         before: layer name -> initial time constants, for the same layers.
-        unit: unit of the time constants; the y label reads ``"τ_m [unit]"``.
-        ax: Axes to draw into; a new figure when ``None``.
+        unit: unit of the time constants; the y label reads `"τ_m [unit]"`.
+        ax: Axes to draw into; a new figure when `None`.
 
     Returns:
         The Axes.
@@ -388,10 +388,10 @@ def training_curves(
     """Loss, and accuracy when recorded, against epoch.
 
     Args:
-        history: metric name -> one value per epoch. ``"loss"`` is required;
-            ``"val_loss"``, ``"accuracy"`` and ``"val_accuracy"`` are drawn when
+        history: metric name -> one value per epoch. `"loss"` is required;
+            `"val_loss"`, `"accuracy"` and `"val_accuracy"` are drawn when
             present; other keys are ignored.
-        fig: Figure to draw into (cleared first); a new one when ``None``.
+        fig: Figure to draw into (cleared first); a new one when `None`.
 
     Returns:
         The Figure: a loss panel, and an accuracy panel when there is accuracy.
@@ -437,13 +437,13 @@ def confusion_matrix(
     """Confusion matrix: rows are true classes, columns predicted classes.
 
     Args:
-        y_true: true class indices, shape ``(samples,)``.
-        y_pred: predicted class indices, shape ``(samples,)``.
-        n_classes: number of classes (default: ``len(class_names)``, else the
+        y_true: true class indices, shape `(samples,)`.
+        y_pred: predicted class indices, shape `(samples,)`.
+        n_classes: number of classes (default: `len(class_names)`, else the
             largest label + 1).
         class_names: tick labels, one per class.
         normalize: show each row as fractions of its true class, not counts.
-        ax: Axes to draw into; a new figure when ``None``.
+        ax: Axes to draw into; a new figure when `None`.
 
     Returns:
         The Axes, with a colour bar; cells show their value for up to 20 classes.
@@ -511,16 +511,16 @@ def network_diagram(description: Any, *, ax: Axes | None = None) -> Axes:
     """Populations as circles, left to right in the given order; projections as arrows.
 
     Circle area is proportional to the neuron count (radius clamped below so
-    small populations stay visible), labelled ``"name\\n(n)"``. Arrows are
-    labelled ``"synapse ×n_edges"``. A projection onto its own population is a
+    small populations stay visible), labelled `"name\\n(n)"`. Arrows are
+    labelled `"synapse ×n_edges"`. A projection onto its own population is a
     loop above it. Arrows that skip populations, or that run both ways between
     two populations, curve: forward ones below the row, backward ones above.
 
     Args:
-        description: ``{"populations": {name: n_neurons}, "projections": [{"name",
-            "pre", "post", "synapse", "n_edges"}, ...]}``, or an object whose
-            ``.describe()`` returns it.
-        ax: Axes to draw into; a new figure when ``None``.
+        description: `{"populations": {name: n_neurons}, "projections": [{"name",
+            "pre", "post", "synapse", "n_edges"}, ...]}`, or an object whose
+            `.describe()` returns it.
+        ax: Axes to draw into; a new figure when `None`.
 
     Returns:
         The Axes, with its axis lines hidden.
@@ -566,11 +566,11 @@ def network_diagram(description: Any, *, ax: Axes | None = None) -> Axes:
 
 
 def save(fig_or_ax: Figure | Axes, path: str | os.PathLike, dpi: int = 120) -> Path:
-    """Write a figure to ``path`` as PNG (or as its suffix says) and close it.
+    """Write a figure to `path` as PNG (or as its suffix says) and close it.
 
     Args:
         fig_or_ax: the Figure, or any of its Axes.
-        path: output file; missing parent folders are created, and ``.png`` is
+        path: output file; missing parent folders are created, and `.png` is
             appended when the name has no suffix.
         dpi: resolution in dots per inch.
 

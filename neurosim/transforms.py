@@ -1,27 +1,27 @@
 """Parameter transforms: how a trainable parameter is kept in its valid range.
 
-``net.make_trainable(target, key, transform=...)`` takes one of these values (or
-its name). The optimiser works on an unconstrained ``theta``; ``forward`` maps it
-to the parameter and ``inverse`` maps a parameter to its ``theta``. They are
-applied in one place, :func:`neurosim.train.trainable.set_trainable` and
-``get_trainable``.
+`net.make_trainable(target, key, transform=...)` takes one of these values (or
+its name). The optimiser works on an unconstrained `theta`; `forward` maps it
+to the parameter and `inverse` maps a parameter to its `theta`. They are
+applied in one place, `neurosim.train.trainable.set_trainable` and
+`get_trainable`.
 
-| transform       | name         | ``theta -> parameter``                     | keeps        |
-|-----------------|--------------|--------------------------------------------|--------------|
-| ``None``        |              | identity                                   | —            |
-| ``Softplus()``  | ``softplus`` | ``softplus(theta)``                        | > 0          |
-| ``Log()``       | ``log``      | ``exp(theta)``                             | > 0          |
-| ``DecayFactor()``| ``decay``   | ``theta`` is ``alpha = exp(-dt / tau_m)``; | tau_m > 0    |
-|                 |              | ``g = -1e-3 * C * log(alpha) / dt``        | (alpha in (0, 1)) |
+| transform       | name       | `theta -> parameter`                   | keeps             |
+|-----------------|------------|----------------------------------------|-------------------|
+| `None`          |            | identity                               | —                 |
+| `Softplus()`    | `softplus` | `softplus(theta)`                      | > 0               |
+| `Log()`         | `log`      | `exp(theta)`                           | > 0               |
+| `DecayFactor()` | `decay`    | `theta` is `alpha = exp(-dt / tau_m)`; | tau_m > 0         |
+|                 |            | `g = -1e-3 * C * log(alpha) / dt`      | (alpha in (0, 1)) |
 
-``DecayFactor`` trains a conductance ``g`` [S/cm²] of a population through the
-decay factor of the membrane time constant ``tau_m = 1e-3 * C / g`` [ms] (``C``
+`DecayFactor` trains a conductance `g` [S/cm²] of a population through the
+decay factor of the membrane time constant `tau_m = 1e-3 * C / g` [ms] (`C`
 the population's capacitance, µF/cm²), the parameterisation of seeds 000/002.
 
-Write your own by subclassing :class:`Transform` (``forward``, ``inverse``; and
-``check`` to refuse targets it does not apply to).
+Write your own by subclassing `Transform` (`forward`, `inverse`; and
+`check` to refuse targets it does not apply to).
 
-Example:
+Examples:
     >>> import jax.numpy as jnp
     >>> from neurosim.transforms import Context, Softplus
     >>> t = Softplus()
@@ -50,7 +50,7 @@ class Context:
 
     Attributes:
         dt: the simulator's step (ms).
-        params: the parameters of the same target (e.g. its ``capacitance``).
+        params: the parameters of the same target (e.g. its `capacitance`).
     """
 
     dt: float
@@ -58,24 +58,24 @@ class Context:
 
 
 class Transform(abc.ABC):
-    """A map between an unconstrained ``theta`` and a parameter value."""
+    """A map between an unconstrained `theta` and a parameter value."""
 
     def check(self, target: str, key: str, is_population: bool) -> None:
-        """Raise ``ValueError`` if this transform cannot apply to ``target.key``."""
+        """Raise `ValueError` if this transform cannot apply to `target.key`."""
         del target, key, is_population
 
     @abc.abstractmethod
     def forward(self, theta: Any, ctx: Context) -> Any:
-        """``theta -> parameter``."""
+        """`theta -> parameter`."""
 
     @abc.abstractmethod
     def inverse(self, value: Any, ctx: Context) -> Any:
-        """``parameter -> theta``."""
+        """`parameter -> theta`."""
 
 
 @dataclass(frozen=True)
 class Softplus(Transform):
-    """``value = softplus(theta) = log(1 + exp(theta))``: keeps values positive."""
+    """`value = softplus(theta) = log(1 + exp(theta))`: keeps values positive."""
 
     def forward(self, theta, ctx):
         del ctx
@@ -88,7 +88,7 @@ class Softplus(Transform):
 
 @dataclass(frozen=True)
 class Log(Transform):
-    """``value = exp(theta)``: keeps values positive, steps are relative."""
+    """`value = exp(theta)`: keeps values positive, steps are relative."""
 
     def forward(self, theta, ctx):
         del ctx
@@ -101,10 +101,10 @@ class Log(Transform):
 
 @dataclass(frozen=True)
 class DecayFactor(Transform):
-    """``theta = alpha = exp(-dt / tau_m)`` of a conductance, ``tau_m = 1e-3 C / g``.
+    """`theta = alpha = exp(-dt / tau_m)` of a conductance, `tau_m = 1e-3 C / g`.
 
     Attributes:
-        eps: ``alpha`` is clipped into ``[eps, 1 - eps]`` so ``tau_m`` stays finite
+        eps: `alpha` is clipped into `[eps, 1 - eps]` so `tau_m` stays finite
             and positive.
     """
 
@@ -131,7 +131,7 @@ TRANSFORMS = {"softplus": Softplus(), "log": Log(), "decay": DecayFactor()}
 
 
 def as_transform(value: Any) -> Transform | None:
-    """``None``, a :class:`Transform`, or one of the names in ``TRANSFORMS``."""
+    """`None`, a `Transform`, or one of the names in `TRANSFORMS`."""
     if value is None or isinstance(value, Transform):
         return value
     if isinstance(value, str) and value in TRANSFORMS:

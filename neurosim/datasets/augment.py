@@ -25,7 +25,7 @@ def shifted_copies(
     Raises:
         ValueError: the images are not square.
 
-    Example:
+    Examples:
         >>> x5, y5 = shifted_copies(np.arange(4.0).reshape(1, 4), np.array([7]))
         >>> x5.reshape(5, 2, 2)[1].tolist(), y5.tolist()
         ([[2.0, 3.0], [0.0, 0.0]], [7, 7, 7, 7, 7])

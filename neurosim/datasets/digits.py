@@ -30,7 +30,7 @@ def digits(seed: int = 0, test_fraction: float = 0.2) -> Dataset:
     Raises:
         ImportError: if scikit-learn is not installed.
 
-    Example:
+    Examples:
         >>> data = digits()
         >>> data.x_train.shape, data.x_test.shape
         ((1437, 64), (360, 64))

@@ -232,8 +232,8 @@ def encode(
 
     Args:
         x: inputs in [0, 1], shape `(batch, features)`.
-        encoder: `"rate"` (:func:`rate`), `"poisson"` (:func:`poisson`) or
-            `"latency"` (:func:`latency`).
+        encoder: `"rate"` (`rate`), `"poisson"` (`poisson`) or
+            `"latency"` (`latency`).
         n_steps: number of steps.
         key: a JAX random key; needed by `"poisson"` only.
 

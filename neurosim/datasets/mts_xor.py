@@ -107,7 +107,7 @@ def mts_xor(n_samples: int, seed: int) -> MtsXor:
         targets `(n_samples, 100)` int32, the `(100,)` scoring mask and the
         classes behind the targets.
 
-    Example:
+    Examples:
         >>> data = mts_xor(8, seed=0)
         >>> data.spikes.shape, data.targets.shape, int(data.eval_steps.sum())
         ((8, 100, 40), (8, 100), 60)
@@ -157,7 +157,7 @@ def rebin_mts_xor(data: Dataset, steps_per_bin: int, latency: int = 0) -> Datase
     silent steps, and each cue bin is scored on its last step, that much later.
 
     Args:
-        data: from :func:`mts_xor_splits` (`(n, 100, 40)` spikes).
+        data: from `mts_xor_splits` (`(n, 100, 40)` spikes).
         steps_per_bin: steps per 10 ms bin (the step is `10 / k` ms).
         latency: delay of the targets, in steps, >= 0.
 
@@ -165,7 +165,7 @@ def rebin_mts_xor(data: Dataset, steps_per_bin: int, latency: int = 0) -> Datase
         A `Dataset` with uint8 spikes `(n, 100 k + latency, 40)`, targets
         `(n, 100 k + latency)` and the matching `eval_steps`.
 
-    Example:
+    Examples:
         >>> d = rebin_mts_xor(mts_xor_splits(0, n_train=2, n_test=2), 2, latency=3)
         >>> d.x_train.shape, d.y_train.shape, int(d.eval_steps.sum())
         ((2, 203, 40), (2, 203), 60)

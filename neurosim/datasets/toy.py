@@ -71,7 +71,7 @@ def toy(
         A `ToyTask` of currents (nA) and spikes, both
         `(batch_size, n_steps, n_input)`, and labels `(batch_size,)` int32.
 
-    Example:
+    Examples:
         >>> task = toy(batch_size=4, n_input=3, n_steps=10)
         >>> task.currents.shape, task.labels.shape
         ((4, 10, 3), (4,))

@@ -65,7 +65,7 @@ def yinyang(
         `(x, y)`: features `(x, y, 1 - x, 1 - y)` as float32 `(n_samples, 4)`
         and int32 classes `(n_samples,)` (0 yin, 1 yang, 2 dot).
 
-    Example:
+    Examples:
         >>> x, y = yinyang(6, seed=42)
         >>> x.shape, y.dtype
         ((6, 4), dtype('int32'))

@@ -1,5 +1,5 @@
-"""The engine: ``compile`` a Network into a :class:`Simulator` (``prepare``,
-``step``, ``run``), the voltage solvers and the argument checks."""
+"""The engine: `compile` a Network into a `Simulator` (`prepare`,
+`step`, `run`), the voltage solvers and the argument checks."""
 
 from .simulator import Observations as Observations
 from .simulator import Recording as Recording

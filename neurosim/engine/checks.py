@@ -1,4 +1,4 @@
-"""Argument checks for ``compile`` and ``Simulator``: raised before tracing, each
+"""Argument checks for `compile` and `Simulator`: raised before tracing, each
 naming the argument, what was given and what is expected."""
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def _all_finite(leaves: list) -> jax.Array:
 
 
 def check_finite(named: list[tuple[str, Any]]) -> None:
-    """Raise for the first ``(name, value)`` holding NaN or inf. Device arrays are
+    """Raise for the first `(name, value)` holding NaN or inf. Device arrays are
     reduced in one compiled call (no copies); values being traced are skipped."""
     named = [(n, x) for n, x in named if is_concrete(x)]
     device = [x for _, x in named if isinstance(x, jax.Array)]
@@ -68,8 +68,8 @@ def check_finite(named: list[tuple[str, Any]]) -> None:
 def check_params(
     net: Network, params: Any, fixed: Mapping[tuple[str, str], float], named: list
 ) -> None:
-    """``params`` has every target and parameter of ``net`` with a valid shape;
-    ``fixed`` holds the values a compiled layout relied on (they may not change)."""
+    """`params` has every target and parameter of `net` with a valid shape;
+    `fixed` holds the values a compiled layout relied on (they may not change)."""
     if not isinstance(params, Mapping):
         raise TypeError(
             f"params: expected a dict from init_params, got {type(params)}."
@@ -119,7 +119,7 @@ def check_params(
 
 
 def check_inputs(net: Network, inputs: Any, named: list):
-    """``inputs`` as ``{population: float array}``, their batch size (or None)
+    """`inputs` as `{population: float array}`, their batch size (or None)
     and the longest time axis (or None)."""
     inputs = {} if inputs is None else inputs
     if not isinstance(inputs, Mapping):
@@ -155,7 +155,7 @@ def check_inputs(net: Network, inputs: Any, named: list):
 
 
 def check_state(state: Any, ref: Mapping, batch: int | None, named: list) -> None:
-    """``state`` has the keys of ``ref`` (an unbatched state's shapes), each
+    """`state` has the keys of `ref` (an unbatched state's shapes), each
     unbatched or with the run's batch size in front."""
     if not isinstance(state, Mapping) or set(state) != set(ref):
         raise ValueError(f"state: expected keys {sorted(ref)}, got {type(state)}.")

@@ -1,4 +1,4 @@
-"""Compile a ``Network`` into pure JAX functions: ``prepare``, ``step``, ``run``.
+"""Compile a `Network` into pure JAX functions: `prepare`, `step`, `run`.
 
     sim = ns.compile(net, dt=0.025)                 # ms
     params = sim.init_params(jax.random.key(0))     # {target: {param: array}}
@@ -8,16 +8,16 @@
     rec = sim.run(params, {"inp": currents}, t_max=50.0)   # prepare + lax.scan(step)
     rec["out.v"]                                    # (batch, time, neurons), mV
 
-One step follows jaxley's ``Module.step``: (1) external current; (2) every
+One step follows jaxley's `Module.step`: (1) external current; (2) every
 channel's state from the start-of-step voltage (a spiking channel records its
-spikes and resets ``v``); (3) channel currents at the possibly reset voltage,
-linearised in ``v``; (4) synapse states, seeing this step's spikes; (5) synapse
-currents; (6) one voltage solve per population. ``run`` takes
-``int(t_max // dt + 1)`` steps and returns that many samples plus the initial
-state, as ``jaxley.integrate``.
+spikes and resets `v`); (3) channel currents at the possibly reset voltage,
+linearised in `v`; (4) synapse states, seeing this step's spikes; (5) synapse
+currents; (6) one voltage solve per population. `run` takes
+`int(t_max // dt + 1)` steps and returns that many samples plus the initial
+state, as `jaxley.integrate`.
 
 The engine calls mechanisms only through their contract
-(:mod:`neurosim.mechanisms.base`); it knows no mechanism by name.
+(`neurosim.mechanisms.base`); it knows no mechanism by name.
 """
 
 from __future__ import annotations
@@ -47,14 +47,14 @@ State = dict[str, dict[str, Array | np.ndarray]]
 
 
 class Observations(NamedTuple):
-    """What one step exposes besides the new state (arrays ``(..., n)``).
+    """What one step exposes besides the new state (arrays `(..., n)`).
 
     Attributes:
-        v: ``{population: voltage after the solve (mV)}``.
-        spikes: ``{population: this step's spikes}`` for spiking populations.
-        surrogate_grad: ``{population: d spikes / d v}`` (the surrogate
+        v: `{population: voltage after the solve (mV)}`.
+        spikes: `{population: this step's spikes}` for spiking populations.
+        surrogate_grad: `{population: d spikes / d v}` (the surrogate
             derivative) where the spiking channel gives one.
-        pre: ``{projection: presynaptic activity}`` (spikes, or the trace the
+        pre: `{projection: presynaptic activity}` (spikes, or the trace the
             synapse passes on).
     """
 
@@ -65,21 +65,21 @@ class Observations(NamedTuple):
 
 
 class StepContext(NamedTuple):
-    """What a :class:`StepHook` sees at each step of ``run``."""
+    """What a `StepHook` sees at each step of `run`."""
 
     t: Array  # step index
-    inputs: dict  # this step's inputs (with stimuli), ``{population: (..., n)}``
+    inputs: dict  # this step's inputs (with stimuli), `{population: (..., n)}`
     state: dict  # the state after the step
     obs: Observations
     prepared: dict
 
 
 class StepHook(NamedTuple):
-    """A caller's own state carried through ``run``'s scan (an optax-like pair).
+    """A caller's own state carried through `run`'s scan (an optax-like pair).
 
     Attributes:
-        init: ``(prepared, state) -> carry``, before the first step.
-        update: ``(carry, StepContext) -> carry``, after every step.
+        init: `(prepared, state) -> carry`, before the first step.
+        update: `(carry, StepContext) -> carry`, after every step.
     """
 
     init: Callable[[dict, dict], Any]
@@ -93,15 +93,15 @@ class StepHook(NamedTuple):
 )
 @dataclass(frozen=True)
 class Recording:
-    """What ``Simulator.run`` returns.
+    """What `Simulator.run` returns.
 
     Attributes:
-        traces: ``{"target.state": Float[Array, "batch time n"]}``, one sample per
+        traces: `{"target.state": Float[Array, "batch time n"]}`, one sample per
             step plus the initial state (the batch axis only when the inputs had one).
         final_state: the state after the last step (for continuing a run).
-        status: 0 if every recorded value and the final state are finite, else 1
-            (over the whole batch).
-        hook_state: the final carry of ``run(..., hook=...)``, else ``None``.
+        status: a scalar int32: 0 if every recorded value and the final state
+            are finite, else 1 (one flag for the whole batch).
+        hook_state: the final carry of `run(..., hook=...)`, else `None`.
     """
 
     traces: dict[str, Array]
@@ -116,7 +116,7 @@ class Recording:
 
 
 class _Reads(dict):
-    """A dict that notes which keys a mechanism's ``layout`` looked at."""
+    """A dict that notes which keys a mechanism's `layout` looked at."""
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -151,14 +151,19 @@ def _set_at(x: Array, cells: np.ndarray | None, y: Array) -> Array:
 
 @dataclass(frozen=True, eq=False)
 class Simulator:
-    """A compiled network: pure ``init_params``, ``init_state``, ``prepare``,
-    ``step`` and ``run``. Create it with :func:`compile`; it holds a copy of the
+    """A compiled network: pure `init_params`, `init_state`, `prepare`,
+    `step` and `run`. Create it with `compile`; it holds a copy of the
     network, so later edits to the network do not change it.
 
     Attributes:
-        net: the network (a private copy). dt: step (ms). solver: the voltage
-        update. remat: recompute steps in the backward pass. layouts: per
-        projection, where each synapse state lives (``{state: location}``).
+        net: the network (a private copy).
+        dt: step (ms).
+        solver: the voltage update (a key of `SOLVERS`, e.g. `"bwd_euler"`).
+        remat: recompute steps in the backward pass.
+        layouts: per projection, where each synapse state lives
+            (`{state: location}`).
+        fixed: `{(target, name): value}` of the non-trainable parameters the
+            layouts relied on.
     """
 
     net: Network
@@ -171,10 +176,12 @@ class Simulator:
 
     # ------------------------------------------------------------------ parameters
     def init_params(self, key: jax.Array | None = None) -> Params:
-        """All parameters as ``{target: {name: array}}``; scalars are shared.
+        """All parameters as `{target: {name: array}}`; scalars are shared,
+        per-element values have `Network.shape` (`(n_pre, n_post)` for an
+        all-to-all projection).
 
-        Initialisers (``ns.normal``, ``ns.uniform``) draw from ``key``: one
-        ``key, sub = jax.random.split(key)`` per initialiser, populations first, then
+        Initialisers (`ns.normal`, `ns.uniform`) draw from `key`: one
+        `key, sub = jax.random.split(key)` per initialiser, populations first, then
         projections, in the order they were added.
         """
         params: Params = {}
@@ -206,10 +213,10 @@ class Simulator:
     # ------------------------------------------------------------------ state
     def init_state(self, params: Params, batch: int | None = None) -> State:
         """The initial state: voltages and defaults as set on the network, then
-        every channel's steady state at that voltage (jaxley's ``init_states``).
+        every channel's steady state at that voltage (jaxley's `init_states`).
 
         Args:
-            params: from ``init_params``.
+            params: from `init_params`.
             batch: a leading batch axis of this size (default: none).
         """
         dtype = jnp.result_type(float)
@@ -255,8 +262,8 @@ class Simulator:
     # ------------------------------------------------------------------ one step
     def prepare(self, params: Params) -> dict:
         """Per-run constants: areas, capacitances, channel parameters and each
-        synapse's :meth:`~neurosim.mechanisms.base.Synapse.prepare` (dense weight
-        matrices, say). Computed once per ``run``, outside the scan."""
+        synapse's `prepare` (dense weight
+        matrices, say). Computed once per `run`, outside the scan."""
         prep: dict = {}
         for name, pop in self.net.populations.items():
             p = params[name]
@@ -280,22 +287,24 @@ class Simulator:
             prep[name] = proj.synapse.prepare(raw, proj.conn, self.layouts[name])
         return prep
 
-    def step(self, prepared: dict, state: State, inputs_t: Mapping[str, Array]):
+    def step(
+        self, prepared: dict, state: State, inputs_t: Mapping[str, Array]
+    ) -> tuple[State, Observations]:
         """One step of the whole network: pure, jit- and grad-able.
 
         Args:
-            prepared: ``prepare(params)``.
-            state: ``init_state(params, batch)`` or a previous step's state, with
+            prepared: `prepare(params)`.
+            state: `init_state(params, batch)` or a previous step's state, with
                 or without a leading batch axis.
-            inputs_t: this step's input per population, ``(n,)`` or ``(batch, n)``:
+            inputs_t: this step's input per population, `(n,)` or `(batch, n)`:
                 current in nA, or spikes for a population whose channel takes
-                input. (``run`` adds ``net.stimulate`` currents; :meth:`stimulus`
-                gives them.)
+                input. (`run` adds `net.stimulate` currents; `stimulus` gives
+                them.)
 
         Returns:
-            ``(state, observations)``: the new state and :class:`Observations`,
-            batched as ``state`` was. A batch is ``jax.vmap``-ed, so mechanisms
-            always see one sample.
+            `(state, observations)`: the new state and `Observations`, batched
+            as `state` was. A batch is `jax.vmap`-ed, so mechanisms always see
+            one sample.
         """
         first = next(iter(self.net.populations))
         if jnp.ndim(state[first]["v"]) == 1:
@@ -382,8 +391,8 @@ class Simulator:
         return new, obs
 
     def stimulus(self, t: Any) -> dict:
-        """The ``net.stimulate`` currents of step ``t`` (zero past their end),
-        ``{population: (n,)}`` in nA."""
+        """The `net.stimulate` currents of step `t` (zero past their end),
+        `{population: (n,)}` in nA."""
         out = {}
         for name, x in self.net.stimuli.items():
             x = as_float(x)
@@ -396,11 +405,11 @@ class Simulator:
 
     # ------------------------------------------------------------------ run
     def n_steps(self, t_max: float) -> int:
-        """Steps taken for ``t_max`` (ms): ``int(t_max // dt + 1)``, as jaxley."""
+        """Steps taken for `t_max` (ms): `int(t_max // dt + 1)`, as jaxley."""
         return int(t_max // self.dt + 1)
 
     def times(self, n_samples: int) -> np.ndarray:
-        """Time (ms) of each recorded sample: ``0, dt, 2 dt, ...``."""
+        """Time (ms) of each recorded sample: `0, dt, 2 dt, ...`."""
         return np.arange(n_samples) * self.dt
 
     def run(
@@ -413,23 +422,25 @@ class Simulator:
         state: State | None = None,
         hook: StepHook | None = None,
     ) -> Recording:
-        """Integrate the network: ``prepare`` then one ``lax.scan`` over ``step``.
+        """Integrate the network: `prepare` then one `lax.scan` over `step`.
 
         Args:
-            params: from ``init_params`` (possibly updated by training).
-            inputs: per population, ``(batch, time, n)`` or ``(time, n)``: current
-                in nA (or spikes for a spike source); sample ``k`` drives step
-                ``k``. Shorter than the run: padded with zeros (as jaxley);
+            params: from `init_params` (possibly updated by training).
+            inputs: per population, `(batch, time, n)` or `(time, n)`: current
+                in nA (or spikes for a spike source); sample `k` drives step
+                `k`. Shorter than the run: padded with zeros (as jaxley);
                 longer: an error.
-            t_max: duration in ms; default: the length of the inputs.
-            record: ``["target.state", ...]``; default: the network's recordings.
-            state: initial state (default ``init_state(params)``, the steady
+            t_max: duration in ms (`n_steps(t_max)` steps); default: one step
+                per input sample, or per sample of the longest stimulus when
+                there are no inputs.
+            record: `["target.state", ...]`; default: the network's recordings.
+            state: initial state (default `init_state(params)`, the steady
                 state), unbatched or with the inputs' batch axis.
-            hook: a :class:`StepHook` whose carry rides along the scan; its final
-                value is ``Recording.hook_state``.
+            hook: a `StepHook` whose carry rides along the scan; its final
+                value is `Recording.hook_state`.
 
         Returns:
-            A :class:`Recording`; traces have shape ``(batch, n_steps + 1, n)``
+            A `Recording`; traces have shape `(batch, n_steps + 1, n)`
             (no batch axis if the inputs had none).
         """
         if isinstance(record, str):
@@ -506,7 +517,7 @@ class Simulator:
         carry0 = (state, None if hook is None else hook.init(prep, state))
 
         def inputs_at(t):
-            """Step ``t``'s inputs (zero past their end) plus stimuli, ``(batch, n)``."""
+            """Step `t`'s inputs (zero past their end) plus stimuli, `(batch, n)`."""
             out = dict(self.stimulus(t))
             for name, x in inputs.items():
                 last = x.shape[1] - 1
@@ -558,7 +569,7 @@ class Simulator:
 
 
 def _draw(init: Callable, key: jax.Array, shape: tuple, name: str) -> Array:
-    """Call an initialiser ``(key, shape, dtype) -> array`` and check its result."""
+    """Call an initialiser `(key, shape, dtype) -> array` and check its result."""
     try:
         arr = jnp.asarray(init(key, shape, jnp.result_type(float)))
     except Exception as err:  # a callable of another signature
@@ -587,13 +598,13 @@ def compile(  # noqa: A001 - the design's verb
     solver: str = "bwd_euler",
     remat: bool = False,
 ) -> Simulator:
-    """Compile ``net`` into a :class:`Simulator`.
+    """Compile `net` into a `Simulator`.
 
     Args:
         net: the network description.
         dt: time step in ms (> 0).
-        solver: ``"bwd_euler"`` (default, as jaxley), ``"fwd_euler"``, ``"exp_euler"``.
-        remat: recompute each step in the backward pass (``jax.checkpoint``) so
+        solver: `"bwd_euler"` (default, as jaxley), `"fwd_euler"`, `"exp_euler"`.
+        remat: recompute each step in the backward pass (`jax.checkpoint`) so
             memory grows slowly with the number of steps.
     """
     if not isinstance(net, Network):

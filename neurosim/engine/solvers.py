@@ -5,10 +5,10 @@ membrane equation is linear in its own voltage over the step,
 
     dv/dt = -a * v + b,
 
-with ``a`` (1/ms) the summed slope of all membrane currents divided by the
-capacitance and ``b`` (mV/ms) the remaining constant terms plus the external
+with `a` (1/ms) the summed slope of all membrane currents divided by the
+capacitance and `b` (mV/ms) the remaining constant terms plus the external
 current, both frozen over the step (jaxley's linearisation). A solver maps
-``(v, a, b, dt)`` to the voltage at the end of the step.
+`(v, a, b, dt)` to the voltage at the end of the step.
 """
 
 from __future__ import annotations
@@ -19,18 +19,18 @@ __all__ = ["SOLVERS", "bwd_euler", "exp_euler", "fwd_euler"]
 
 
 def bwd_euler(v, a, b, dt):
-    """Implicit Euler: ``v' = (v + dt * b) / (1 + dt * a)`` (jaxley's default)."""
+    """Implicit Euler: `v' = (v + dt * b) / (1 + dt * a)` (jaxley's default)."""
     return (v + dt * b) / (1.0 + dt * a)
 
 
 def fwd_euler(v, a, b, dt):
-    """Explicit Euler: ``v' = v + dt * (b - a * v)``."""
+    """Explicit Euler: `v' = v + dt * (b - a * v)`."""
     return v + dt * (b - a * v)
 
 
 def exp_euler(v, a, b, dt):
     """Exponential Euler: exact for the frozen linear equation,
-    ``v' = v + (b - a v) * (1 - exp(-a dt)) / a`` (``dt`` in the limit ``a -> 0``)."""
+    `v' = v + (b - a v) * (1 - exp(-a dt)) / a` (`dt` in the limit `a -> 0`)."""
     z = a * dt
     small = jnp.abs(z) < 1e-6
     z_safe = jnp.where(small, 1.0, z)

@@ -1,2 +1,2 @@
-"""Mechanisms: the channel and synapse contract (:mod:`.base`), neurosim's
+"""Mechanisms: the channel and synapse contract (`base`), neurosim's
 channels and synapses, surrogate spike functions, and the jaxley adapter."""

@@ -1,40 +1,40 @@
 """The mechanism contract: what a channel and a synapse give the engine.
 
 This page is the one place the contract is written. The engine
-(:mod:`neurosim.engine`) calls only the methods below; it never reads a
-mechanism's parameter names, never tests for a role with ``hasattr`` and never
+(`neurosim.engine`) calls only the methods below; it never reads a
+mechanism's parameter names, never tests for a role with `hasattr` and never
 formats a mechanism's keys. A new channel, synapse, delay line or plasticity
 trace is an added subclass.
 
 **Keys.** A mechanism declares its parameters and states as dicts of defaults
-whose keys carry its name, as in jaxley (``{"Leak_gLeak": 1e-4}``); those keys
-are what users pass to ``net.set`` and find in ``params`` and ``state``. It
-lists those that must be positive in ``positive_params`` (empty by default).
+whose keys carry its name, as in jaxley (`{"Leak_gLeak": 1e-4}`); those keys
+are what users pass to `net.set` and find in `params` and `state`. It
+lists those that must be positive in `positive_params` (empty by default).
 
 **Channel** (per compartment that carries it). Each step, from the start-of-step
-voltage, :meth:`Channel.update` returns a :class:`ChannelStep`: the new states,
+voltage, `Channel.update` returns a `ChannelStep`: the new states,
 optionally a reset voltage, and, for a channel that initiates spikes, this step's
 spikes and their surrogate derivative. The engine then calls
-:meth:`Channel.current` (mA/cm², outward-positive) at the possibly reset
-voltage and linearises it in ``v`` for the voltage solve.
-:meth:`Channel.init_state` gives the steady state at a voltage (jaxley's
-``init_states``). Static roles are class variables: ``emits_spikes`` (the
-population's spikes come from this channel) and ``takes_input`` (``run``'s input
-for the population is handed to ``update`` as ``drive`` instead of being
+`Channel.current` (mA/cm², outward-positive) at the possibly reset
+voltage and linearises it in `v` for the voltage solve.
+`Channel.init_state` gives the steady state at a voltage (jaxley's
+`init_states`). Static roles are class variables: `emits_spikes` (the
+population's spikes come from this channel) and `takes_input` (`run`'s input
+for the population is handed to `update` as `drive` instead of being
 injected as a current).
 
-**Synapse** (per projection). :meth:`Synapse.layout` says, at compile time, where
-each state lives (:data:`PRE`: per presynaptic cell, :data:`EDGE`: per edge,
-:data:`POST`: per postsynaptic cell) and may leave a state out (a trace that
-equals the spikes needs none). :meth:`Synapse.prepare` turns parameters into
+**Synapse** (per projection). `Synapse.layout` says, at compile time, where
+each state lives (`PRE`: per presynaptic cell, `EDGE`: per edge,
+`POST`: per postsynaptic cell) and may leave a state out (a trace that
+equals the spikes needs none). `Synapse.prepare` turns parameters into
 per-run constants once per run (a dense weight matrix, say). Each step
-:meth:`Synapse.step` advances the states from a :class:`Presynaptic` value
+`Synapse.step` advances the states from a `Presynaptic` value
 (this step's spikes, the presynaptic voltage) and the postsynaptic voltage, and
-:meth:`Synapse.current` returns ``(g, c)`` per postsynaptic cell (µS, nA) such
-that the synaptic current is ``I = g * v_post - c``, which the engine adds to
+`Synapse.current` returns `(g, c)` per postsynaptic cell (µS, nA) such
+that the synaptic current is `I = g * v_post - c`, which the engine adds to
 the linearised membrane equation.
 
-Every array handed to a mechanism is one sample's (the engine ``jax.vmap``-s a
+Every array handed to a mechanism is one sample's (the engine `jax.vmap`-s a
 batch); parameters are scalars or one value per element.
 """
 
@@ -78,15 +78,15 @@ DENSE_LIMIT = 4_000_000
 
 
 class ChannelStep(NamedTuple):
-    """What :meth:`Channel.update` returns.
+    """What `Channel.update` returns.
 
     Attributes:
-        states: the channel's new states (keys as in ``channel_states``).
-        v: a voltage reset (mV), or ``None`` to leave ``v`` alone.
+        states: the channel's new states (keys as in `channel_states`).
+        v: a voltage reset (mV), or `None` to leave `v` alone.
         spikes: this step's spikes (0/1, or graded), for a channel with
-            ``emits_spikes``; else ``None``.
-        surrogate_grad: the surrogate derivative of ``spikes`` with respect to
-            ``v`` at this step, for online learning rules; else ``None``.
+            `emits_spikes`; else `None`.
+        surrogate_grad: the surrogate derivative of `spikes` with respect to
+            `v` at this step, for online learning rules; else `None`.
     """
 
     states: dict
@@ -104,7 +104,7 @@ class _Named:
         of a conductance-based mechanism, time constants, decay rates).
 
         The network refuses a value <= 0 for them wherever it is set: the
-        defaults, ``net.set`` and ``run``'s ``params``. Empty by default: a
+        defaults, `net.set` and `run`'s `params`. Empty by default: a
         parameter is signed unless its mechanism declares it here, so a
         current-based synaptic weight stays signed.
         """
@@ -118,7 +118,7 @@ class _Named:
 class Channel(_Named, abc.ABC):
     """A membrane mechanism inserted in compartments.
 
-    Subclasses are frozen dataclasses with a ``name`` field. Units: mV, ms,
+    Subclasses are frozen dataclasses with a `name` field. Units: mV, ms,
     S/cm² (conductances), mA/cm² (currents, outward-positive).
     """
 
@@ -128,19 +128,19 @@ class Channel(_Named, abc.ABC):
     @property
     @abc.abstractmethod
     def channel_params(self) -> dict[str, float]:
-        """``{"<name>_<param>": default}``."""
+        """`{"<name>_<param>": default}`."""
 
     @property
     @abc.abstractmethod
     def channel_states(self) -> dict[str, float]:
-        """``{"<name>_<state>": default}``."""
+        """`{"<name>_<state>": default}`."""
 
     @property
     def current_name(self) -> str:
         return f"i_{self.name}"
 
     def init_state(self, states: dict, v: Any, params: dict, dt: float) -> dict:
-        """Steady states at voltage ``v`` (only the states that change)."""
+        """Steady states at voltage `v` (only the states that change)."""
         del states, v, params, dt
         return {}
 
@@ -148,14 +148,16 @@ class Channel(_Named, abc.ABC):
     def update(
         self, states: dict, v: Any, params: dict, dt: float, drive: Any = None
     ) -> ChannelStep:
-        """One step from the start-of-step voltage ``v``.
+        """One step from the start-of-step voltage `v`.
 
         Args:
-            states: this channel's states. v: mV. params: this channel's
-                parameters plus ``radius``, ``length`` (µm) and ``capacitance``
-                (µF/cm²). dt: ms.
+            states: this channel's states.
+            v: membrane voltage (mV).
+            params: this channel's parameters plus `radius`, `length` (µm) and
+                `capacitance` (µF/cm²).
+            dt: step (ms).
             drive: this step's input of the population when the class sets
-                ``takes_input``, else ``None``.
+                `takes_input`, else `None`.
         """
 
     @abc.abstractmethod
@@ -168,10 +170,11 @@ class Connectivity:
     """The static wiring of a projection (indices within the populations).
 
     Attributes:
-        n_pre, n_post: cells in the pre- and postsynaptic populations.
-        pre_idx, post_idx: ``(n_edges,)`` int arrays; edge ``k`` runs from cell
-            ``pre_idx[k]`` to cell ``post_idx[k]``.
-        all_to_all: every pair, edges pre-major (edge ``i * n_post + j``).
+        n_pre: cells in the presynaptic population.
+        n_post: cells in the postsynaptic population.
+        pre_idx: `(n_edges,)` int array; edge `k` runs from cell `pre_idx[k]`...
+        post_idx: `(n_edges,)` int array; ...to cell `post_idx[k]`.
+        all_to_all: every pair, edges pre-major (edge `i * n_post + j`).
     """
 
     n_pre: int
@@ -185,12 +188,12 @@ class Connectivity:
         return int(self.pre_idx.size)
 
     def size(self, location: str) -> int:
-        """Number of values a state at ``location`` holds."""
+        """Number of values a state at `location` holds."""
         return {PRE: self.n_pre, EDGE: self.n_edges, POST: self.n_post}[location]
 
     @property
     def fits_dense(self) -> bool:
-        """Whether a dense ``(n_pre, n_post)`` weight matrix is within the limit."""
+        """Whether a dense `(n_pre, n_post)` weight matrix is within the limit."""
         return self.n_pre * self.n_post <= DENSE_LIMIT
 
 
@@ -198,10 +201,10 @@ class Presynaptic(NamedTuple):
     """What a synapse sees of its presynaptic population at this step.
 
     Attributes:
-        spikes: this step's spikes ``(..., n_pre)``, or ``None`` when the
+        spikes: this step's spikes `(..., n_pre)`, or `None` when the
             population emits none.
         v: the voltage (mV) at each cell's spike-initiation compartment after
-            the channel phase of this step, ``(..., n_pre)``.
+            the channel phase of this step, `(..., n_pre)`.
     """
 
     spikes: Any
@@ -210,7 +213,7 @@ class Presynaptic(NamedTuple):
 
 class Synapse(_Named, abc.ABC):
     """A projection's mechanism: states, a step, a current on the postsynaptic
-    cells. Subclasses are frozen dataclasses with a ``name`` field. Units: µS,
+    cells. Subclasses are frozen dataclasses with a `name` field. Units: µS,
     nA (outward-positive), mV, ms."""
 
     needs_spikes: ClassVar[bool] = False
@@ -218,12 +221,12 @@ class Synapse(_Named, abc.ABC):
     @property
     @abc.abstractmethod
     def synapse_params(self) -> dict[str, float]:
-        """``{"<name>_<param>": default}``."""
+        """`{"<name>_<param>": default}`."""
 
     @property
     @abc.abstractmethod
     def synapse_states(self) -> dict[str, float]:
-        """``{"<name>_<state>": default}``."""
+        """`{"<name>_<state>": default}`."""
 
     def layout(
         self, conn: Connectivity, per_element: dict[str, bool], fixed: dict, dt: float
@@ -231,12 +234,14 @@ class Synapse(_Named, abc.ABC):
         """Where each state lives, decided at compile time.
 
         Args:
-            conn: the wiring. per_element: for each parameter, whether it has one
-                value per edge. fixed: the values of the parameters that are not
-                trainable (static; absent for trainable ones). dt: ms.
+            conn: the wiring.
+            per_element: for each parameter, whether it has one value per edge.
+            fixed: the values of the parameters that are not trainable (static;
+                absent for trainable ones).
+            dt: step (ms).
 
         Returns:
-            ``{state: PRE | EDGE | POST}``; a state left out is not stored.
+            `{state: PRE | EDGE | POST}`; a state left out is not stored.
             Default: every state per edge.
         """
         del conn, per_element, fixed, dt
@@ -257,14 +262,14 @@ class Synapse(_Named, abc.ABC):
         conn: Connectivity,
         dt: float,
     ) -> dict:
-        """The states after this step (``v_post``: ``(..., n_post)`` mV)."""
+        """The states after this step (`v_post`: `(..., n_post)` mV)."""
 
     @abc.abstractmethod
     def current(
         self, states: dict, pre: Presynaptic, v_post: Any, prepared: Any, conn
     ) -> tuple[Any, Any]:
-        """``(g, c)`` per postsynaptic cell, ``(..., n_post)`` in µS and nA, such
-        that the synaptic current is ``I = g * v_post - c`` (outward-positive)."""
+        """`(g, c)` per postsynaptic cell, `(..., n_post)` in µS and nA, such
+        that the synaptic current is `I = g * v_post - c` (outward-positive)."""
 
     def activity(self, states: dict, pre: Presynaptic) -> Any:
         """The presynaptic activity this synapse passes on (default: spikes)."""
@@ -273,7 +278,7 @@ class Synapse(_Named, abc.ABC):
 
 
 def edges_to_post(values: Any, conn: Connectivity) -> Any:
-    """Sum per-edge values ``(..., n_edges)`` onto the postsynaptic cells."""
+    """Sum per-edge values `(..., n_edges)` onto the postsynaptic cells."""
     summed = jax.ops.segment_sum(
         jnp.moveaxis(values, -1, 0), conn.post_idx, conn.n_post
     )
@@ -281,7 +286,7 @@ def edges_to_post(values: Any, conn: Connectivity) -> Any:
 
 
 def dense_matrix(per_edge: Any, conn: Connectivity) -> Any:
-    """Per-edge values as an ``(n_pre, n_post)`` matrix (summing duplicates)."""
+    """Per-edge values as an `(n_pre, n_post)` matrix (summing duplicates)."""
     w = jnp.broadcast_to(per_edge, (conn.n_edges,))
     if conn.all_to_all:
         return w.reshape(conn.n_pre, conn.n_post)
@@ -296,7 +301,7 @@ def dense_matrix(per_edge: Any, conn: Connectivity) -> Any:
 class Prepared:
     """Per-run constants of a mechanism: arrays (traced) and static choices.
 
-    ``static`` is a tuple of ``(name, value)`` pairs known at compile time (a
+    `static` is a tuple of `(name, value)` pairs known at compile time (a
     layout choice, say); it is pytree metadata, so it may steer Python code.
     """
 
@@ -316,9 +321,9 @@ jax.tree_util.register_dataclass(
 
 
 def project(values: Any, weights: Any, conn: Connectivity, dense: bool) -> Any:
-    """Presynaptic values ``(..., n_pre)`` through the projection's weights onto
-    the postsynaptic cells, ``(..., n_post)``: one matrix product with a dense
-    ``(n_pre, n_post)`` matrix, else a sum over the edges (per-edge weights)."""
+    """Presynaptic values `(..., n_pre)` through the projection's weights onto
+    the postsynaptic cells, `(..., n_post)`: one matrix product with a dense
+    `(n_pre, n_post)` matrix, else a sum over the edges (per-edge weights)."""
     if dense:
         return values @ weights
     return edges_to_post(weights * values[..., conn.pre_idx], conn)

@@ -1,20 +1,20 @@
 """The one adapter through which jaxley 0.14 channels and synapses plug in.
 
-``as_channel`` and ``as_synapse`` accept neurosim mechanisms as they are and wrap
-jaxley's ``Channel`` / ``Synapse`` objects unchanged: their parameter and state
-names (``HH_gNa``, ``IonotropicSynapse_gS``) stay, since jaxley users know them.
+`as_channel` and `as_synapse` accept neurosim mechanisms as they are and wrap
+jaxley's `Channel` / `Synapse` objects unchanged: their parameter and state
+names (`HH_gNa`, `IonotropicSynapse_gS`) stay, since jaxley users know them.
 
-- a jaxley channel's ``update_states(states, dt, v, params)`` becomes
-  :meth:`Channel.update` (a returned ``"v"`` is a voltage reset), its
-  ``compute_current`` the current and its ``init_state`` the steady state;
-- a jaxley synapse lives per edge: ``update_states(states, dt, v_pre, v_post,
-  params)`` on the edges' pre- and postsynaptic voltages, and its current is
+- a jaxley channel's `update_states(states, dt, v, params)` becomes
+  `Channel.update` (a returned `"v"` is a voltage reset), its
+  `compute_current` the current and its `init_state` the steady state;
+- a jaxley synapse lives per edge: `update_states(states, dt, v_pre, v_post,
+  params)` on the edges' pre- and postsynaptic voltages, and its current is
   linearised in both voltages and summed onto the postsynaptic cells.
 
-jaxley declares no signs, so ``positive_params`` here is a heuristic, the only
-one in neurosim: a jaxley channel's parameters named ``<name>_g...`` are
+jaxley declares no signs, so `positive_params` here is a heuristic, the only
+one in neurosim: a jaxley channel's parameters named `<name>_g...` are
 conductances and must be positive, and so are a jaxley synapse's when it has a
-reversal ``<name>_e_syn`` (conductance-based).
+reversal `<name>_e_syn` (conductance-based).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ __all__ = [
 
 
 def _conductances(name: str, params: dict) -> tuple[str, ...]:
-    """The keys named ``<name>_g...``: conductances, by jaxley's naming habit."""
+    """The keys named `<name>_g...`: conductances, by jaxley's naming habit."""
     return tuple(k for k in params if k.startswith(f"{name}_g"))
 
 
@@ -71,7 +71,7 @@ def _renamed(obj: Any, name: str) -> Any:
 
 @dataclass(frozen=True, eq=False)
 class JaxleyChannel(Channel):
-    """A jaxley ``Channel`` under neurosim's contract."""
+    """A jaxley `Channel` under neurosim's contract."""
 
     channel: Any
 
@@ -93,7 +93,7 @@ class JaxleyChannel(Channel):
     @property
     def positive_params(self) -> tuple[str, ...]:
         """A heuristic (jaxley declares no signs): the conductances, taken to be
-        the parameters named ``<name>_g...`` (``HH_gNa``, ``K_gK``, ``AdEx_g_L``)."""
+        the parameters named `<name>_g...` (`HH_gNa`, `K_gK`, `AdEx_g_L`)."""
         return _conductances(self.name, self.channel_params)
 
     def init_state(self, states, v, params, dt):
@@ -116,7 +116,7 @@ class JaxleyChannel(Channel):
 
 @dataclass(frozen=True, eq=False)
 class JaxleySynapse(Synapse):
-    """A jaxley ``Synapse`` under neurosim's contract (states per edge)."""
+    """A jaxley `Synapse` under neurosim's contract (states per edge)."""
 
     synapse: Any
 
@@ -138,9 +138,9 @@ class JaxleySynapse(Synapse):
     @property
     def positive_params(self) -> tuple[str, ...]:
         """A heuristic (jaxley declares no signs): a synapse with a reversal
-        ``<name>_e_syn`` is conductance-based, and its parameters named
-        ``<name>_g...`` (``IonotropicSynapse_gS``) are conductances; any other
-        synapse's weights stay signed (``TanhRateSynapse_gS``)."""
+        `<name>_e_syn` is conductance-based, and its parameters named
+        `<name>_g...` (`IonotropicSynapse_gS`) are conductances; any other
+        synapse's weights stay signed (`TanhRateSynapse_gS`)."""
         params = self.synapse_params
         if f"{self.name}_e_syn" not in params:
             return ()
@@ -175,7 +175,7 @@ class JaxleySynapse(Synapse):
 
 
 def as_channel(obj: Any) -> Channel:
-    """``obj`` under the channel contract (jaxley channels are wrapped)."""
+    """`obj` under the channel contract (jaxley channels are wrapped)."""
     if isinstance(obj, Channel):
         return obj
     import jaxley.channels
@@ -193,7 +193,7 @@ def as_channel(obj: Any) -> Channel:
 
 
 def as_synapse(obj: Any) -> Synapse:
-    """``obj`` under the synapse contract (jaxley synapses are wrapped)."""
+    """`obj` under the synapse contract (jaxley synapses are wrapped)."""
     if isinstance(obj, Synapse):
         return obj
     import jaxley.synapses

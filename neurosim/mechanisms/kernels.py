@@ -1,20 +1,20 @@
-"""Synapses with a postsynaptic current kernel: ``ExpSynapse`` and ``AlphaSynapse``.
+"""Synapses with a postsynaptic current kernel: `ExpSynapse` and `AlphaSynapse`.
 
 Their state lives per postsynaptic cell and is driven by the weighted
-presynaptic spikes ``Wᵀ s`` (one matrix product per step for a dense
-projection). Each is current-based by default (the weight ``gS`` in nA per
-spike) or conductance-based (``conductance=True``: ``gS`` in µS, current
-``g (v_post - e_syn)``).
+presynaptic spikes `Wᵀ s` (one matrix product per step for a dense
+projection). Each is current-based by default (the weight `gS` in nA per
+spike) or conductance-based (`conductance=True`: `gS` in µS, current
+`g (v_post - e_syn)`).
 
 Sign: like every neurosim synaptic current, outward-positive, so a positive
 current-based weight **inhibits** and a negative one excites (the ML convention,
-``I_syn`` adding to ``dv/dt``, is the opposite sign; ``lif_stack`` and NIR
-export/import convert). The kernels are exact in discrete time: after one
-presynaptic spike at step ``k0`` the current at step ``k0 + k`` is
+`I_syn` adding to `dv/dt`, is the opposite sign: negate weights taken from
+it). The kernels are exact in discrete time: after one
+presynaptic spike at step `k0` the current at step `k0 + k` is
 
-- ``ExpSynapse``: ``gS * exp(-k dt / tau)`` (the jump at the spike's own step);
-- ``AlphaSynapse``: ``gS * (k dt / tau) * exp(1 - k dt / tau)`` (zero at the
-  spike's step, peak ``gS`` at ``k dt = tau``).
+- `ExpSynapse`: `gS * exp(-k dt / tau)` (the jump at the spike's own step);
+- `AlphaSynapse`: `gS * (k dt / tau) * exp(1 - k dt / tau)` (zero at the
+  spike's step, peak `gS` at `k dt = tau`).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class _KernelSynapse(Synapse):
 
     @property
     def positive_params(self) -> tuple[str, ...]:
-        """``tau``; ``gS`` too when conductance-based (a current-based weight
+        """`tau`; `gS` too when conductance-based (a current-based weight
         is signed)."""
         p = self.name
         return (f"{p}_tau", *((f"{p}_gS",) if self.conductance else ()))
@@ -76,11 +76,11 @@ class _KernelSynapse(Synapse):
         return Prepared(arrays, (("dense", dense),))
 
     def drive(self, pre, prepared, conn):
-        """This step's weighted presynaptic spikes ``Wᵀ s`` per postsynaptic cell."""
+        """This step's weighted presynaptic spikes `Wᵀ s` per postsynaptic cell."""
         return project(pre.spikes, prepared["W"], conn, prepared.flag("dense"))
 
     def kernel_current(self, value, prepared):
-        """``(g, c)`` of a kernel value: a current (nA) or a conductance (µS)."""
+        """`(g, c)` of a kernel value: a current (nA) or a conductance (µS)."""
         if self.conductance:
             return value, value * prepared["e_syn"]
         return None, -value
@@ -90,17 +90,17 @@ class _KernelSynapse(Synapse):
 class ExpSynapse(_KernelSynapse):
     """One exponentially decaying variable per postsynaptic cell.
 
-    Each step ``I <- I * exp(-dt / tau) + Wᵀ s`` (the current-based LIF synapse
-    of NIR's CubaLIF and of most SNN libraries); the current is ``I`` (nA), or
-    ``I (v_post - e_syn)`` with ``conductance=True`` (``I`` then in µS).
+    Each step `I <- I * exp(-dt / tau) + Wᵀ s` (the current-based LIF synapse
+    of NIR's CubaLIF and of most SNN libraries); the current is `I` (nA), or
+    `I (v_post - e_syn)` with `conductance=True` (`I` then in µS).
 
-    | parameter          | default | unit       | meaning                   |
-    |--------------------|---------|------------|---------------------------|
-    | ``ExpSynapse_gS``  | 1.0     | nA (µS)    | weight per spike          |
-    | ``ExpSynapse_tau`` | 5.0     | ms         | decay time constant       |
-    | ``ExpSynapse_e_syn``| 0.0    | mV         | reversal (conductance form)|
+    | parameter          | default | unit    | meaning                     |
+    |--------------------|---------|---------|-----------------------------|
+    | `ExpSynapse_gS`    | 1.0     | nA (µS) | weight per spike            |
+    | `ExpSynapse_tau`   | 5.0     | ms      | decay time constant         |
+    | `ExpSynapse_e_syn` | 0.0     | mV      | reversal (conductance form) |
 
-    State ``ExpSynapse_I`` per postsynaptic cell.
+    State `ExpSynapse_I` per postsynaptic cell.
     """
 
     name: str = "ExpSynapse"
@@ -124,18 +124,18 @@ class ExpSynapse(_KernelSynapse):
 class AlphaSynapse(_KernelSynapse):
     """An alpha-function current per postsynaptic cell, exact in discrete time.
 
-    Two states per postsynaptic cell, with ``a = exp(-dt / tau)``: each step
-    ``q <- a (q + e (dt / tau) p)``, then ``p <- a p + Wᵀ s``; the current is
-    ``q`` (nA), or ``q (v_post - e_syn)`` with ``conductance=True``. One spike of weight ``gS`` gives
-    ``gS (t / tau) exp(1 - t / tau)``: zero at the spike, peak ``gS`` at ``t = tau``.
+    Two states per postsynaptic cell, with `a = exp(-dt / tau)`: each step
+    `q <- a (q + e (dt / tau) p)`, then `p <- a p + Wᵀ s`; the current is
+    `q` (nA), or `q (v_post - e_syn)` with `conductance=True`. One spike of weight `gS` gives
+    `gS (t / tau) exp(1 - t / tau)`: zero at the spike, peak `gS` at `t = tau`.
 
-    | parameter            | default | unit    | meaning                    |
-    |----------------------|---------|---------|----------------------------|
-    | ``AlphaSynapse_gS``  | 1.0     | nA (µS) | peak current (conductance) |
-    | ``AlphaSynapse_tau`` | 5.0     | ms      | time to peak               |
-    | ``AlphaSynapse_e_syn``| 0.0    | mV      | reversal (conductance form)|
+    | parameter            | default | unit    | meaning                     |
+    |----------------------|---------|---------|-----------------------------|
+    | `AlphaSynapse_gS`    | 1.0     | nA (µS) | peak current (conductance)  |
+    | `AlphaSynapse_tau`   | 5.0     | ms      | time to peak                |
+    | `AlphaSynapse_e_syn` | 0.0     | mV      | reversal (conductance form) |
 
-    States ``AlphaSynapse_p`` and ``AlphaSynapse_q`` per postsynaptic cell.
+    States `AlphaSynapse_p` and `AlphaSynapse_q` per postsynaptic cell.
     """
 
     name: str = "AlphaSynapse"

@@ -25,8 +25,9 @@ new trace) and sits inside other pytrees, such as a `Fire` channel.
 | `Gaussian` | `exp(−x²/(2σ²)) / (σ√(2π))` | 1/(σ√(2π)) ≈ 0.798 | sigma 0.5 |
 
 The peaks differ on purpose (each follows its source); the table says by how
-much. Example:
+much.
 
+Examples:
     >>> import jax
     >>> import jax.numpy as jnp
     >>> from neurosim.mechanisms.surrogate import FastSigmoid
@@ -144,7 +145,7 @@ class FastSigmoid(AbstractSurrogate):
     Forward: `H(x)`, 1 where `x >= 0`. Backward:
     `h(x) = 1 / (slope·|x| + 1)²`, peak `h(0) = 1`.
 
-    Args:
+    Attributes:
         slope: sharpness in 1/mV, default 10.0: jaxley 1.0.0's `heaviside`
             grad_scale, as used by the seed-003 classification example.
     """
@@ -164,7 +165,7 @@ class ArcTan(AbstractSurrogate):
     `arctan(π/2·slope·x)/π`):
     `h(x) = (slope/2) / (1 + (π/2·slope·x)²)`, peak `h(0) = slope/2`.
 
-    Args:
+    Attributes:
         slope: snnTorch's `alpha`, in 1/mV; default 2.0, so `h(0) = 1`.
     """
 
@@ -183,7 +184,7 @@ class Sigmoid(AbstractSurrogate):
     `σ(slope·x)`): `h(x) = slope·σ(slope·x)·(1 − σ(slope·x))`, peak
     `h(0) = slope/4`.
 
-    Args:
+    Attributes:
         slope: in 1/mV; default 25.0 (snnTorch), so `h(0) = 6.25`.
     """
 
@@ -205,7 +206,7 @@ class Triangle(AbstractSurrogate):
     `h(x) = max(0, 1 − slope·|x|)`: peak `h(0) = 1`, zero for
     `|x| >= 1/slope` (half-width `1/slope` mV). Its area is `1/slope`.
 
-    Args:
+    Attributes:
         slope: in 1/mV; default 1.0 (half-width 1 mV).
     """
 
@@ -224,9 +225,9 @@ class Boxcar(AbstractSurrogate):
     `h(x) = height · 1[|x| < width]`: `h(0) = height`, and 0 at `|x| = width`
     exactly. Its area is `2·width·height`.
 
-    Args:
+    Attributes:
         width: half-width in mV; default 0.5 (the seed's `|x| < 0.5`).
-        height: default 1.0 (the seed's).
+        height: the value inside, in 1/mV; default 1.0 (the seed's).
     """
 
     width: float = 0.5
@@ -246,7 +247,7 @@ class Gaussian(AbstractSurrogate):
     `h(x) = exp(−x²/(2·sigma²)) / (sigma·√(2π))`, peak
     `h(0) = 1/(sigma·√(2π))` (≈ 0.798 for the default).
 
-    Args:
+    Attributes:
         sigma: standard deviation in mV; default 0.5.
     """
 
@@ -288,7 +289,7 @@ def get_surrogate(
         ValueError: unknown name, or a non-positive parameter.
         TypeError: a parameter the class does not have.
 
-    Example:
+    Examples:
         >>> from neurosim.mechanisms.surrogate import get_surrogate
         >>> get_surrogate("superspike", slope=5.0)
         FastSigmoid(slope=5.0)
@@ -332,7 +333,7 @@ def heaviside(x: Any, surrogate: str | AbstractSurrogate = "fast_sigmoid") -> ja
     Returns:
         0.0 / 1.0 array with the shape and dtype of `x`.
 
-    Example:
+    Examples:
         >>> import jax
         >>> from neurosim.mechanisms.surrogate import heaviside
         >>> float(jax.grad(lambda x: heaviside(x, "arctan"))(0.0))

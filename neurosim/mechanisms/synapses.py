@@ -1,8 +1,8 @@
-"""Spike-driven synapses: ``SpikeSynapse`` (jaxley's 1.0.0 branch).
+"""Spike-driven synapses: `SpikeSynapse` (jaxley's 1.0.0 branch).
 
-A synapse follows the :class:`~neurosim.mechanisms.base.Synapse` contract; jaxley's
-own synapses (``IonotropicSynapse``, ...) are connected through
-:mod:`neurosim.mechanisms.jaxley`. Synaptic currents are in nA,
+A synapse follows the `Synapse` contract; jaxley's
+own synapses (`IonotropicSynapse`, ...) are connected through
+`neurosim.mechanisms.jaxley`. Synaptic currents are in nA,
 outward-positive (as every jaxley synapse current): a positive current-based
 weight inhibits.
 """
@@ -30,29 +30,44 @@ IDENTITY_TOL = 1e-12
 
 @dataclass(frozen=True)
 class SpikeSynapse(Synapse):
-    """Synapse for networks of spiking (``Fire``) neurons.
+    """Synapse for networks of spiking (`Fire`) neurons.
 
-    Per presynaptic neuron a trace ``s`` is set to 1 when the presynaptic neuron
-    spiked this step (set, not incremented); otherwise ``s <- s - s_decay * s * dt``
-    (forward Euler, ``s_decay`` in 1/ms). This is the ``SpikeSynapse`` of jaxley's
-    1.0.0 branch.
+    A trace `s` is set to 1 when the presynaptic neuron spiked this step (set,
+    not incremented); otherwise `s <- s - s_decay * s * dt` (forward Euler,
+    `s_decay` in 1/ms). This is the `SpikeSynapse` of jaxley's 1.0.0 branch.
 
     The current on the postsynaptic membrane (nA, outward-positive) is
 
-    - current-based (default, jaxley's): ``I = gS * s``, so ``gS > 0`` **inhibits**
-      and ``gS < 0`` excites;
-    - ``conductance=True``: ``I = gS * s * (v_post - e_syn)``.
+    - current-based (default, jaxley's): `I = gS * s`, so `gS > 0` **inhibits**
+      and `gS < 0` excites;
+    - `conductance=True`: `I = gS * s * (v_post - e_syn)`.
 
     | parameter              | default | unit | meaning                       |
     |------------------------|---------|------|-------------------------------|
-    | ``SpikeSynapse_gS``    | 1e-4    | µS   | synaptic weight (conductance) |
-    | ``SpikeSynapse_s_decay``| 10.0   | 1/ms | decay rate of the trace       |
-    | ``SpikeSynapse_e_syn`` | 0.0     | mV   | reversal (conductance form)   |
+    | `SpikeSynapse_gS`      | 1e-4    | µS   | synaptic weight (conductance) |
+    | `SpikeSynapse_s_decay` | 10.0    | 1/ms | decay rate of the trace       |
+    | `SpikeSynapse_e_syn`   | 0.0     | mV   | reversal (conductance form)   |
 
-    Where the trace lives is decided at compile time: with a shared ``s_decay``
-    one trace per presynaptic neuron; with one ``s_decay`` per edge one trace per
-    edge; with a fixed (not trainable) shared ``s_decay`` and ``s_decay * dt = 1``
-    the trace equals this step's spikes and is not stored at all.
+    Like every projection parameter, `s_decay` is either shared (a scalar) or
+    one value per edge (an `(n_pre, n_post)` matrix for an all-to-all
+    projection, else `(n_edges,)`); there is no per-presynaptic-neuron form.
+    Where the trace lives is decided at compile time (`layout`): with a shared
+    `s_decay`, one trace per presynaptic neuron, shared by its outgoing edges;
+    with `s_decay` per edge (set per edge, drawn by an initialiser, or trainable
+    with `per_element=True`), one trace per edge; with a shared `s_decay` that is
+    not trainable and `s_decay * dt = 1`, the trace equals this step's spikes and
+    is not stored at all. When the trace is not per edge and the
+    `(n_pre, n_post)` weight matrix fits `DENSE_LIMIT`, the current is one
+    matrix product `s @ G` per step; otherwise it is summed over the edges.
+
+    Attributes:
+        name: prefix of the parameter and state names (`"SpikeSynapse"`).
+        gS: default weight (µS).
+        s_decay: default decay rate of the trace (1/ms).
+        conductance: conductance-based (`I = gS * s * (v_post - e_syn)`) rather
+            than current-based.
+        e_syn: default reversal potential (mV); a parameter only when
+            `conductance` is true.
     """
 
     needs_spikes = True
@@ -77,13 +92,13 @@ class SpikeSynapse(Synapse):
 
     @property
     def positive_params(self) -> tuple[str, ...]:
-        """``s_decay``; ``gS`` too when conductance-based (a current-based
+        """`s_decay`; `gS` too when conductance-based (a current-based
         weight is signed: its sign says inhibitory or excitatory)."""
         p = self.name
         return (f"{p}_s_decay", *((f"{p}_gS",) if self.conductance else ()))
 
     def trace(self, s, spikes, s_decay, dt):
-        """One step of the trace: ``s <- 1`` on a spike, else ``s - s_decay*s*dt``."""
+        """One step of the trace: `s <- 1` on a spike, else `s - s_decay*s*dt`."""
         return spikes + (1.0 - spikes) * (s - s_decay * s * dt)
 
     def layout(self, conn, per_element, fixed, dt):

@@ -1,24 +1,24 @@
-"""The tasks behind ``neurosim train TASK``: one file per task, its data, network
+"""The tasks behind `neurosim train TASK`: one file per task, its data, network
 and defaults.
 
-``TASKS`` maps each name to a :class:`Task` whose ``defaults`` is a typed,
-frozen config (:mod:`neurosim.tasks.config`) that checks its own fields;
-:func:`run_task` applies overrides through the same checks, trains, scores the
-test split and writes ``metrics.json``, ``training_curve.png`` and
-``params.npz``. ``quick=True`` is one set of overrides
-(:func:`~neurosim.tasks.config.quick`): one epoch of ``QUICK_BATCHES`` batches,
-scored on ``QUICK_SAMPLES`` test samples.
+`TASKS` maps each name to a `Task` whose `defaults` is a typed,
+frozen config (`neurosim.tasks.config`) that checks its own fields;
+`run_task` applies overrides through the same checks, trains, scores the
+test split and writes `metrics.json`, `training_curve.png` and
+`params.npz`. `quick=True` is one set of overrides
+(`quick`): one epoch of `QUICK_BATCHES` batches,
+scored on `QUICK_SAMPLES` test samples.
 
 | file | task |
 |---|---|
-| ``toy.py`` | seed 003 (the demo's circuit and training) |
-| ``mts_xor.py`` | MTS-XOR (seed 000) |
-| ``yinyang.py``, ``digits.py``, ``mnist.py`` | static data, rate-coded |
-| ``shd.py`` | the Spiking Heidelberg Digits (seed 004) |
-| ``snn.py`` | the LIF-stack network, optimiser and training they share |
-| ``config.py`` | the typed settings and quick mode |
+| `toy.py` | seed 003 (the demo's circuit and training) |
+| `mts_xor.py` | MTS-XOR (seed 000) |
+| `yinyang.py`, `digits.py`, `mnist.py` | static data, rate-coded |
+| `shd.py` | the Spiking Heidelberg Digits (seed 004) |
+| `snn.py` | the LIF-stack network, optimiser and training they share |
+| `config.py` | the typed settings and quick mode |
 
-Example:
+Examples:
     >>> from neurosim.tasks import TASKS
     >>> sorted(TASKS)
     ['digits', 'mnist', 'mts-xor', 'shd', 'toy', 'yinyang']

@@ -1,11 +1,11 @@
 """Typed task settings: frozen dataclasses that check their own fields.
 
-Every setting is a dataclass field whose ``check`` (in its metadata) turns the
-given value into the stored one (``int`` -> ``float`` for a float setting, a
-list -> a tuple for layer sizes) or raises ``TypeError``/``ValueError`` naming
-the setting, the value and what it expects. ``dataclasses.replace`` runs the
-same checks, so ``--set KEY=VALUE`` on the command line, ``overrides=`` in
-:func:`~neurosim.tasks.run_task` and the defaults are held to one standard.
+Every setting is a dataclass field whose `check` (in its metadata) turns the
+given value into the stored one (`int` -> `float` for a float setting, a
+list -> a tuple for layer sizes) or raises `TypeError`/`ValueError` naming
+the setting, the value and what it expects. `dataclasses.replace` runs the
+same checks, so `--set KEY=VALUE` on the command line, `overrides=` in
+`run_task` and the defaults are held to one standard.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ __all__ = [
 QUICK_BATCHES = 3  # a smoke run trains one epoch of this many batches
 QUICK_SAMPLES = 128  # and scores this many test samples
 # Counts and sizes stay within int32 (the arrays they shape are indexed by it);
-# a seed leaves room for ``seed + 1`` (the test split's draws).
+# a seed leaves room for `seed + 1` (the test split's draws).
 INT_MAX = 2**31 - 1
 SEED_MAX = INT_MAX - 1
 
@@ -50,7 +50,7 @@ def _is_real(v: Any) -> bool:
 
 
 def integer(least: int, most: int = INT_MAX) -> Callable[[str, Any], int]:
-    """A check: an integer in ``[least, most]``."""
+    """A check: an integer in `[least, most]`."""
 
     def check(name: str, v: Any) -> int:
         if not _is_int(v):
@@ -83,14 +83,14 @@ def fraction(name: str, v: Any) -> float:
 
 
 def boolean(name: str, v: Any) -> bool:
-    """A check: ``True`` or ``False``."""
+    """A check: `True` or `False`."""
     if not isinstance(v, bool):
         raise _fail(name, v, "true or false", TypeError)
     return v
 
 
 def choice(*options: str | None) -> Callable[[str, Any], str | None]:
-    """A check: one of ``options`` (``None`` among them: the setting is optional)."""
+    """A check: one of `options` (`None` among them: the setting is optional)."""
 
     def check(name: str, v: Any) -> str | None:
         if v not in options:
@@ -101,7 +101,7 @@ def choice(*options: str | None) -> Callable[[str, Any], str | None]:
 
 
 def optional(check: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
-    """A check: ``None``, or what ``check`` accepts."""
+    """A check: `None`, or what `check` accepts."""
     return lambda name, v: None if v is None else check(name, v)
 
 
@@ -115,14 +115,14 @@ def sizes(name: str, v: Any) -> tuple[int, ...]:
 
 
 def factors(name: str, v: Any) -> dict[str, float]:
-    """A check: ``{parameter name: positive factor}``."""
+    """A check: `{parameter name: positive factor}`."""
     if not isinstance(v, Mapping) or not all(isinstance(k, str) for k in v):
         raise _fail(name, v, "a mapping of parameter names to factors", TypeError)
     return {k: positive(f"{name}[{k!r}]", x) for k, x in v.items()}
 
 
 def setting(default: Any, check: Callable[[str, Any], Any]) -> Any:
-    """A dataclass field with its ``check``."""
+    """A dataclass field with its `check`."""
     return dataclasses.field(default=default, metadata={"check": check})
 
 
@@ -132,13 +132,13 @@ class TaskConfig:
 
     Attributes:
         hidden: hidden layer sizes.
-        optimizer: ``"adam"``, or ``"lion"`` after gradient centralisation.
+        optimizer: `"adam"`, or `"lion"` after gradient centralisation.
         lr: learning rate.
         epochs: passes over the training set.
         batch_size: samples per batch.
         seed: draws the weights, the batch order and generated data.
-        n_train: use the first ``n_train`` training samples (``None``: all).
-        n_test: score the first ``n_test`` test samples (``None``: all).
+        n_train: use the first `n_train` training samples (`None`: all).
+        n_test: score the first `n_test` test samples (`None`: all).
     """
 
     hidden: tuple[int, ...] = setting((64,), sizes)
@@ -163,7 +163,7 @@ class TaskConfig:
 
 @dataclasses.dataclass(frozen=True)
 class SnnConfig(TaskConfig):
-    """Settings of a task trained as an LIF stack (:func:`neurosim.lif_stack`).
+    """Settings of a task trained as an LIF stack (`neurosim.lif_stack`).
 
     Attributes:
         recurrent: all-to-all recurrence in each hidden layer.
@@ -171,22 +171,22 @@ class SnnConfig(TaskConfig):
         tau_mem: initial membrane time constant of the hidden layers, ms
             (trained per neuron).
         tau_out: initial membrane time constant of the readout, ms.
-        tau_max: cap on the trained time constants, ms, or ``None``.
+        tau_max: cap on the trained time constants, ms, or `None`.
         train_vth: train each neuron's threshold.
-        train_rest: train each neuron's resting potential ``eLeak`` (a bias).
-        gain: initial weights move ``v`` by ``gain / sqrt(fan_in)`` mV per
+        train_rest: train each neuron's resting potential `eLeak` (a bias).
+        gain: initial weights move `v` by `gain / sqrt(fan_in)` mV per
             input unit.
         data_init: rescale weights and rests on the first batch
-            (:func:`neurosim.train.data_init.data_init`; needs ``train_rest``).
+            (`neurosim.train.data_init.data_init`; needs `train_rest`).
         init_std: its target spread, mV.
-        loss: an :class:`~neurosim.Objective` loss.
-        mask_loss: for ``loss="per_step"``: the loss counts only the scored
-            steps (``eval_steps``), not steps whose target the input does not
-            yet determine (:class:`~neurosim.Objective`'s ``mask_loss``).
+        loss: an `Objective` loss.
+        mask_loss: for `loss="per_step"`: the loss counts only the scored
+            steps (`eval_steps`), not steps whose target the input does not
+            yet determine (`Objective`'s `mask_loss`).
         label_smoothing: of the cross-entropy, in [0, 1).
-        surrogate: ``"fast_sigmoid"`` (slope 10) or ``"arctan"``.
-        schedule: ``"constant"``, or ``"cosine"`` decay to 1 %.
-        lr_scale: ``{parameter name: factor}`` on its updates, or ``None``.
+        surrogate: `"fast_sigmoid"` (slope 10) or `"arctan"`.
+        schedule: `"constant"`, or `"cosine"` decay to 1 %.
+        lr_scale: `{parameter name: factor}` on its updates, or `None`.
     """
 
     recurrent: bool = setting(False, boolean)
@@ -219,10 +219,10 @@ class SnnConfig(TaskConfig):
 def apply_overrides(
     task: str, config: TaskConfig, overrides: Mapping[str, Any] | None
 ) -> TaskConfig:
-    """``config`` with ``overrides`` checked and applied.
+    """`config` with `overrides` checked and applied.
 
     Raises:
-        ValueError: a key is not a setting of ``config``, or a value is out of range.
+        ValueError: a key is not a setting of `config`, or a value is out of range.
         TypeError: a value has the wrong type.
     """
     names = [f.name for f in dataclasses.fields(config)]
@@ -236,8 +236,8 @@ def apply_overrides(
 
 
 def quick(config: TaskConfig) -> TaskConfig:
-    """The smoke run of ``config``: one epoch of ``QUICK_BATCHES`` batches, scored
-    on at most ``QUICK_SAMPLES`` test samples. The one place quick mode acts."""
+    """The smoke run of `config`: one epoch of `QUICK_BATCHES` batches, scored
+    on at most `QUICK_SAMPLES` test samples. The one place quick mode acts."""
     n_train = QUICK_BATCHES * config.batch_size
     return dataclasses.replace(
         config,
@@ -252,11 +252,11 @@ class StaticConfig(SnnConfig):
     """Settings of an LIF-stack task on static data (pixels, coordinates).
 
     Attributes:
-        encoder: ``"rate"`` (the value at every step), ``"poisson"`` or
-            ``"latency"`` (:func:`neurosim.datasets.encode`).
+        encoder: `"rate"` (the value at every step), `"poisson"` or
+            `"latency"` (`neurosim.datasets.encode`).
         n_steps: steps per sample.
-        augment: ``"shift"`` adds the images moved by one pixel (4 copies), or
-            ``None``.
+        augment: `"shift"` adds the images moved by one pixel (4 copies), or
+            `None`.
     """
 
     encoder: str = setting("rate", choice(*ENCODERS))

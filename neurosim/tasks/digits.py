@@ -19,7 +19,7 @@ DEFAULTS = StaticConfig(
 
 
 def load(cfg: StaticConfig, data_dir: str | None) -> TaskData:
-    """The digits with split seed 0, encoded as ``cfg`` says.
+    """The digits with split seed 0, encoded as `cfg` says.
 
     Raises:
         TaskDependencyError: scikit-learn is not installed.

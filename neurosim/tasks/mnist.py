@@ -1,6 +1,6 @@
 """MNIST: the bundled 10k subset (or the full IDX files), a recurrent 784-100-10 stack.
 
-The ANN baseline on the same split is ``benchmarks/ann.py``.
+The ANN baseline on the same split is `benchmarks/ann.py`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ DEFAULTS = StaticConfig(
 
 
 def load(cfg: StaticConfig, data_dir: str | None) -> TaskData:
-    """The bundled ``mnist10k.npz``, or from ``data_dir`` the npz or MNIST's
+    """The bundled `mnist10k.npz`, or from `data_dir` the npz or MNIST's
     four IDX files (a folder without the npz is read as IDX).
 
     Raises:

@@ -21,7 +21,8 @@ class MtsXorConfig(SnnConfig):
     Attributes:
         latency: the targets are delayed (and scored) this many steps late:
             each LIF layer passes its spikes on one step later.
-        n_train, n_test: samples drawn for each split (required).
+        n_train: training samples drawn (required).
+        n_test: test samples drawn (required).
     """
 
     latency: int = setting(3, integer(0))
@@ -66,8 +67,8 @@ DEFAULTS = MtsXorConfig(
 
 
 def load(cfg: MtsXorConfig, data_dir: str | None) -> TaskData:
-    """MTS-XOR drawn from ``cfg.seed`` on a step of ``cfg.dt`` ms, its targets
-    ``cfg.latency`` steps late (:func:`neurosim.datasets.rebin_mts_xor`)."""
+    """MTS-XOR drawn from `cfg.seed` on a step of `cfg.dt` ms, its targets
+    `cfg.latency` steps late (`neurosim.datasets.rebin_mts_xor`)."""
     del data_dir
     ds = datasets.mts_xor_splits(cfg.seed, n_train=cfg.n_train, n_test=cfg.n_test)
     ds = datasets.rebin_mts_xor(ds, round(STEP_MS / cfg.dt), cfg.latency)

@@ -1,4 +1,4 @@
-"""``TASKS``: every task of ``neurosim train TASK``, by name."""
+"""`TASKS`: every task of `neurosim train TASK`, by name."""
 
 from __future__ import annotations
 
@@ -15,17 +15,17 @@ __all__ = ["TASKS", "Task"]
 
 @dataclass(frozen=True)
 class Task:
-    """One entry of ``TASKS``.
+    """One entry of `TASKS`.
 
     Attributes:
         name: the CLI name.
         title: one line naming the data and the source.
         defaults: the default settings (a typed config).
-        load: ``load(config, data_dir) -> TaskData``.
-        train: ``train(config, data, progress, checkpoint_dir=None) -> dict``
-            with ``params``, ``history`` and the metrics; with
-            ``checkpoint_dir`` it checkpoints every epoch there and continues
-            a checkpoint it finds (:func:`neurosim.fit`).
+        load: `load(config, data_dir) -> TaskData`.
+        train: `train(config, data, progress, checkpoint_dir=None) -> dict`
+            with `params`, `history` and the metrics; with
+            `checkpoint_dir` it checkpoints every epoch there and continues
+            a checkpoint it finds (`neurosim.fit`).
     """
 
     name: str
@@ -35,10 +35,11 @@ class Task:
     train: Callable[..., dict] = train_snn
 
     def configure(self, overrides: Mapping[str, Any] | None = None) -> TaskConfig:
-        """The defaults with ``overrides`` checked and applied.
+        """The defaults with `overrides` checked and applied.
 
         Raises:
-            ValueError, TypeError: an unknown setting, or a value it does not take.
+            ValueError: an unknown setting, or a value it does not take.
+            TypeError: a value of a type the setting does not take.
         """
         return apply_overrides(self.name, self.defaults, overrides)
 

@@ -1,4 +1,4 @@
-"""``run_task``: configure, load, train, score and write a task's outputs."""
+"""`run_task`: configure, load, train, score and write a task's outputs."""
 
 from __future__ import annotations
 
@@ -38,34 +38,35 @@ def run_task(
     progress: bool = True,
     checkpoint: bool = False,
 ) -> dict:
-    """Train task ``name`` and write its metrics, curve and parameters to ``out``.
+    """Train task `name` and write its metrics, curve and parameters to `out`.
 
-    Writes ``metrics.json`` (``train_accuracy``, ``test_accuracy``, ``epochs``,
-    ``wall_seconds``, the ``config``, the ``history`` and task-specific numbers
-    such as each layer's mean trained membrane time constant ``tau_mean_ms``),
-    ``training_curve.png`` and ``params.npz`` (``neurosim.io.load_params``).
+    Writes `metrics.json` (`train_accuracy`, `test_accuracy`, `epochs`,
+    `wall_seconds`, the `config`, the `history` and task-specific numbers
+    such as each layer's mean trained membrane time constant `tau_mean_ms`),
+    `training_curve.png` and `params.npz` (`neurosim.io.load_params`).
 
     Args:
-        name: a key of ``TASKS``.
+        name: a key of `TASKS`.
         out: output folder (created).
-        quick: a smoke run: :func:`neurosim.tasks.config.quick` of the settings.
-        data: folder with the data files (SHD's ``.h5``; MNIST's npz or IDX).
-        overrides: settings replacing the task's defaults (``epochs``, ``lr``,
-            ``hidden``, ...; ``TASKS[name].defaults`` lists them), checked as
+        quick: a smoke run: `neurosim.tasks.config.quick` of the settings.
+        data: folder with the data files (SHD's `.h5`; MNIST's npz or IDX).
+        overrides: settings replacing the task's defaults (`epochs`, `lr`,
+            `hidden`, ...; `TASKS[name].defaults` lists them), checked as
             the defaults are.
         progress: show a progress bar.
-        checkpoint: write ``out/checkpoint.npz`` after every epoch (atomically)
+        checkpoint: write `out/checkpoint.npz` after every epoch (atomically)
             and continue a checkpoint found there that was made with the same
-            settings (``neurosim train --resume``); a different one raises
-            :class:`~neurosim.io.CheckpointError`.
+            settings (`neurosim train --resume`); a different one raises
+            `CheckpointError`.
 
     Returns:
-        The metrics written to ``out/metrics.json``.
+        The metrics written to `out/metrics.json`.
 
     Raises:
         TaskDataError: the task's data files are missing.
         TaskDependencyError: the task needs an optional package.
-        ValueError, TypeError: unknown task or setting, or a bad value.
+        ValueError: an unknown task or setting, or a bad value.
+        TypeError: a value of the wrong type.
     """
     from .. import plot  # matplotlib only when figures are written
 

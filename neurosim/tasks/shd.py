@@ -1,5 +1,5 @@
 """The Spiking Heidelberg Digits (seed 004): 20 classes, a recurrent 256-128-128-20
-stack (needs ``--data`` with the two .h5 files, and h5py)."""
+stack (needs `--data` with the two .h5 files, and h5py)."""
 
 from __future__ import annotations
 
@@ -47,10 +47,10 @@ DEFAULTS = ShdConfig(
 
 
 def load(cfg: ShdConfig, data_dir: str | None) -> TaskData:
-    """``shd_train.h5`` and ``shd_test.h5`` from ``data_dir``, binned as ``cfg`` says.
+    """`shd_train.h5` and `shd_test.h5` from `data_dir`, binned as `cfg` says.
 
     Raises:
-        TaskDataError: no ``data_dir``, or the files are not in it.
+        TaskDataError: no `data_dir`, or the files are not in it.
         TaskDependencyError: h5py is not installed.
     """
     if data_dir is None:

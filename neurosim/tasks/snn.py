@@ -39,15 +39,15 @@ class TaskDependencyError(ImportError):
 
 
 class TaskData(NamedTuple):
-    """Inputs ``(samples, time, n_in)`` and labels ``(samples,)`` (or
-    ``(samples, time)``) of both splits, and what the objective needs.
+    """Inputs `(samples, time, n_in)` and labels `(samples,)` (or
+    `(samples, time)`) of both splits, and what the objective needs.
 
     Attributes:
         n_classes: number of classes (outputs).
-        eval_steps: for per-step targets, the ``(time,)`` mask of scored steps.
+        eval_steps: for per-step targets, the `(time,)` mask of scored steps.
         split: how the splits were made, in words.
         n_original: leading training samples that are not augmented copies
-            (scored as the training accuracy); ``None``: all.
+            (scored as the training accuracy); `None`: all.
     """
 
     x_train: Any
@@ -61,15 +61,15 @@ class TaskData(NamedTuple):
 
 
 def subset(x: Any, y: Any, n: int | None) -> tuple[Any, Any]:
-    """The first ``n`` samples (all when ``n`` is None)."""
+    """The first `n` samples (all when `n` is None)."""
     return (x, y) if n is None else (x[:n], y[:n])
 
 
 def static_data(ds: datasets.Dataset, cfg: TaskConfig) -> TaskData:
-    """A static data set (``(n, features)`` in [0, 1]) as sequences: the first
-    ``n_train`` / ``n_test`` samples, augmented as ``cfg.augment`` says (the
-    copies follow the originals), encoded with ``cfg.encoder`` over
-    ``cfg.n_steps`` steps (Poisson draws from ``cfg.seed`` and ``cfg.seed + 1``)."""
+    """A static data set (`(n, features)` in [0, 1]) as sequences: the first
+    `n_train` / `n_test` samples, augmented as `cfg.augment` says (the
+    copies follow the originals), encoded with `cfg.encoder` over
+    `cfg.n_steps` steps (Poisson draws from `cfg.seed` and `cfg.seed + 1`)."""
     x_tr, y_tr = subset(ds.x_train, ds.y_train, cfg.n_train)
     n_original = len(x_tr)
     if cfg.augment == "shift":
@@ -99,7 +99,7 @@ def _init_gain(cfg: SnnConfig) -> float:
 
 
 def network(cfg: SnnConfig, n_in: int, n_out: int):
-    """The LIF stack ``n_in -> hidden -> n_out`` that ``cfg`` describes."""
+    """The LIF stack `n_in -> hidden -> n_out` that `cfg` describes."""
     net = lif_stack(
         [n_in, *cfg.hidden, n_out],
         dt=cfg.dt,
@@ -121,7 +121,7 @@ def network(cfg: SnnConfig, n_in: int, n_out: int):
 
 
 def optimizer(cfg: SnnConfig, sim: Any, steps: int) -> optax.GradientTransformation:
-    """The optax chain ``cfg`` names, for ``steps`` updates in all."""
+    """The optax chain `cfg` names, for `steps` updates in all."""
     lr: Any = cfg.lr
     if cfg.schedule == "cosine":
         lr = optax.cosine_decay_schedule(cfg.lr, max(steps, 1), alpha=0.01)
@@ -154,8 +154,8 @@ def _objective(cfg: SnnConfig, data: TaskData) -> Objective:
 
 
 def fit_config(cfg: TaskConfig) -> dict:
-    """What a checkpoint of ``cfg``'s run must match to be continued: every
-    setting but ``epochs`` (a resumed run may train longer), unless a schedule
+    """What a checkpoint of `cfg`'s run must match to be continued: every
+    setting but `epochs` (a resumed run may train longer), unless a schedule
     depends on the number of epochs."""
     out = cfg.to_dict()
     if getattr(cfg, "schedule", "constant") == "constant":
@@ -166,15 +166,15 @@ def fit_config(cfg: TaskConfig) -> dict:
 def train_snn(
     cfg: SnnConfig, data: TaskData, progress: bool, checkpoint_dir: Any = None
 ) -> dict:
-    """Fit an LIF stack to ``data`` as ``cfg`` says; score both splits.
+    """Fit an LIF stack to `data` as `cfg` says; score both splits.
 
-    With ``checkpoint_dir``, ``fit`` checkpoints every epoch there and continues
+    With `checkpoint_dir`, `fit` checkpoints every epoch there and continues
     a checkpoint it finds there that was made with the same settings.
 
     Returns:
-        ``train_accuracy`` / ``test_accuracy``, losses and sample counts, the
-        ``network`` in words, each trained layer's mean membrane time constant
-        ``tau_mean_ms``, the trained ``params`` and the ``history``.
+        `train_accuracy` / `test_accuracy`, losses and sample counts, the
+        `network` in words, each trained layer's mean membrane time constant
+        `tau_mean_ms`, the trained `params` and the `history`.
     """
     net = network(cfg, data.x_train.shape[-1], data.n_classes)
     sim = compile(net, dt=cfg.dt, solver="exp_euler")

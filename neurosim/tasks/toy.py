@@ -1,4 +1,4 @@
-"""Seed 003: memorise 256 Poisson samples with random labels (``neurosim demo``'s run)."""
+"""Seed 003: memorise 256 Poisson samples with random labels (`neurosim demo`'s run)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ TITLE = "seed 003: memorise 256 Poisson samples with random labels (as `neurosim
 
 @dataclasses.dataclass(frozen=True)
 class ToyConfig(TaskConfig):
-    """Settings of the seed-003 task (:func:`neurosim.examples.seed003_network`).
+    """Settings of the seed-003 task (`neurosim.examples.seed003_network`).
 
     Attributes:
         n_input: input neurons (channels of the Poisson currents).
@@ -44,7 +44,7 @@ DEFAULTS = ToyConfig(
 
 
 def load(cfg: ToyConfig, data_dir: str | None) -> TaskData:
-    """The seed's batch of 256 (``seed``) and a fresh one for testing (``seed + 1``)."""
+    """The seed's batch of 256 (`seed`) and a fresh one for testing (`seed + 1`)."""
     del data_dir
     with jax.enable_x64(True):
         train = datasets.toy(seed=cfg.seed, n_input=cfg.n_input)
@@ -62,8 +62,8 @@ def load(cfg: ToyConfig, data_dir: str | None) -> TaskData:
 def train(
     cfg: ToyConfig, data: TaskData, progress: bool, checkpoint_dir: Any = None
 ) -> dict:
-    """Train as ``neurosim demo`` does (float64, Adam, max-voltage loss); score
-    both splits. ``checkpoint_dir``: as :func:`~neurosim.tasks.snn.train_snn`."""
+    """Train as `neurosim demo` does (float64, Adam, max-voltage loss); score
+    both splits. `checkpoint_dir`: as `train_snn`."""
     with jax.enable_x64(True):
         sim, result = fit_seed003(
             data.x_train,

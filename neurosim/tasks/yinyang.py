@@ -19,6 +19,6 @@ DEFAULTS = StaticConfig(
 
 
 def load(cfg: StaticConfig, data_dir: str | None) -> TaskData:
-    """The generated Yin-Yang splits, encoded as ``cfg`` says."""
+    """The generated Yin-Yang splits, encoded as `cfg` says."""
     del data_dir
     return static_data(datasets.yinyang_splits(), cfg)

@@ -1,4 +1,4 @@
-"""Training: losses, objectives and the optax ``fit`` loop."""
+"""Training: losses, objectives and the optax `fit` loop."""
 
 from . import losses as losses
 from .fit import FitResult as FitResult

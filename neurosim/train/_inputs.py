@@ -1,6 +1,6 @@
-"""Checks of what ``fit`` and ``evaluate`` are given, run before any tracing.
+"""Checks of what `fit` and `evaluate` are given, run before any tracing.
 
-Each raises ``TypeError`` (wrong kind of value) or ``ValueError`` (right kind,
+Each raises `TypeError` (wrong kind of value) or `ValueError` (right kind,
 wrong value) naming the argument, the value given and what is expected.
 """
 
@@ -22,12 +22,12 @@ ON_NONFINITE = ("raise", "skip")
 
 
 def check_optional_positive_int(name: str, value: Any) -> int | None:
-    """``None``, or ``value`` as a positive int."""
+    """`None`, or `value` as a positive int."""
     return None if value is None else check_positive_int(name, value)
 
 
 def check_objective(objective: Any) -> Objective:
-    """An :class:`Objective` from an instance or a loss name."""
+    """An `Objective` from an instance or a loss name."""
     if isinstance(objective, str):
         return _named_objective(objective)
     if isinstance(objective, Objective):
@@ -50,7 +50,7 @@ def _named_objective(loss: str) -> Objective:
 
 
 def check_optimizer(optimizer: Any) -> Any:
-    """An optax ``GradientTransformation`` (anything with ``init`` and ``update``)."""
+    """An optax `GradientTransformation` (anything with `init` and `update`)."""
     if callable(getattr(optimizer, "init", None)) and callable(
         getattr(optimizer, "update", None)
     ):
@@ -86,7 +86,7 @@ def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
 
 
 def check_config(config: Any) -> dict | None:
-    """``None``, or a JSON-serialisable dict (stored in checkpoints)."""
+    """`None`, or a JSON-serialisable dict (stored in checkpoints)."""
     if config is None:
         return None
     if not isinstance(config, dict):
@@ -105,15 +105,16 @@ def check_config(config: Any) -> dict | None:
 
 
 def check_data(x: Any, y: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs ``(samples, time, n_input)``, real and finite, and integer labels
-    ``(samples,)`` or ``(samples, time)`` of the same length.
+    """Inputs `(samples, time, n_input)`, real and finite, and integer labels
+    `(samples,)` or `(samples, time)` of the same length.
 
     Args:
-        x, y: what was given.
-        name: how the pair is called in messages (``"x, y"``, ``"validation"``).
+        x: the inputs given.
+        y: the labels given.
+        name: how the pair is called in messages (`"x, y"`, `"validation"`).
 
     Returns:
-        ``x`` and ``y`` as numpy arrays.
+        `x` and `y` as numpy arrays.
     """
     xs, ys = ("x", "y") if name == "x, y" else (f"{name}[0]", f"{name}[1]")
     x, y = _array(x, xs), _array(y, ys)
@@ -165,10 +166,10 @@ def check_labels(
     objective: Objective,
     t_max: float | None,
 ) -> None:
-    """Labels are class indices of the readout: in ``[0, n_classes)``.
+    """Labels are class indices of the readout: in `[0, n_classes)`.
 
     The number of classes is the last dimension of the recorded trace, found
-    by tracing one sample abstractly (``jax.eval_shape``: nothing is run).
+    by tracing one sample abstractly (`jax.eval_shape`: nothing is run).
     """
     if objective.loss != "per_step" and y.ndim != 1:
         raise ValueError(
@@ -216,13 +217,13 @@ def _trace_shape(key, params):
 
 
 # A finite loss above this many times the first epoch's (and above
-# ``DIVERGENCE_FACTOR`` itself) marks the epoch as diverging.
+# `DIVERGENCE_FACTOR` itself) marks the epoch as diverging.
 DIVERGENCE_FACTOR = 1e3
 
 
 def diverging(loss: float, first: float) -> bool:
     """Whether an epoch's loss counts as divergence: finite, and more than
-    ``DIVERGENCE_FACTOR`` times ``max(|first epoch's loss|, 1)``."""
+    `DIVERGENCE_FACTOR` times `max(|first epoch's loss|, 1)`."""
     return math.isfinite(loss) and loss > DIVERGENCE_FACTOR * max(abs(first), 1.0)
 
 

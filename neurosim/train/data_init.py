@@ -1,4 +1,4 @@
-"""Data-dependent initialisation of a feed-forward LIF stack (``data_init``)."""
+"""Data-dependent initialisation of a feed-forward LIF stack (`data_init`)."""
 
 from __future__ import annotations
 
@@ -14,26 +14,26 @@ __all__ = ["data_init"]
 def data_init(sim: Any, params: dict, x: Any, std: float) -> dict:
     """Rescale the weights and rests of an LIF stack, layer after layer, on a batch.
 
-    For a feed-forward :func:`neurosim.lif_stack` with trained resting
-    potentials (``Leak_eLeak`` per neuron) and current-based ``SpikeSynapse``
-    projections ``in -> h1 -> ... -> out``. A neuron with decay
-    ``alpha = exp(-dt / tau)`` integrates per step ``u = (1 - alpha) tau I``
-    (mV) of its synaptic current ``I``; its incoming weights are scaled so that
-    over ``x`` (samples and steps) ``u`` has standard deviation ``std`` mV
-    (``(1 - alpha) std`` for the readout), and its resting potential is set so
-    that the mean is cancelled: ``(1 - alpha) eLeak = -mean(u)``. This stands in
+    For a feed-forward `neurosim.lif_stack` with trained resting
+    potentials (`Leak_eLeak` per neuron) and current-based `SpikeSynapse`
+    projections `in -> h1 -> ... -> out`. A neuron with decay
+    `alpha = exp(-dt / tau)` integrates per step `u = (1 - alpha) tau I`
+    (mV) of its synaptic current `I`; its incoming weights are scaled so that
+    over `x` (samples and steps) `u` has standard deviation `std` mV
+    (`(1 - alpha) std` for the readout), and its resting potential is set so
+    that the mean is cancelled: `(1 - alpha) eLeak = -mean(u)`. This stands in
     for seed 000's normalisation of every layer's input current per batch,
     which a causal, one-scan simulator cannot do during training.
 
     Args:
-        sim: the compiled stack (``neurosim.compile``).
+        sim: the compiled stack (`neurosim.compile`).
         params: its parameters; not modified.
-        x: input batch, shape ``(batch, time, n_in)``.
-        std: target standard deviation of ``u``, in mV.
+        x: input batch, shape `(batch, time, n_in)`.
+        std: target standard deviation of `u`, in mV.
 
     Returns:
-        New parameters: every projection's ``SpikeSynapse_gS`` (in its stored
-        layout) and every layer's ``Leak_eLeak`` (mV) replaced.
+        New parameters: every projection's `SpikeSynapse_gS` (in its stored
+        layout) and every layer's `Leak_eLeak` (mV) replaced.
     """
     params = {t: dict(p) for t, p in params.items()}
     pops = [p for p in sim.net.populations if p != "in"]

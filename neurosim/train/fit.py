@@ -1,20 +1,20 @@
-"""``fit``: train the trainable parameters of a compiled network with optax.
+"""`fit`: train the trainable parameters of a compiled network with optax.
 
     result = ns.fit(sim, params, x_train, y_train, input="in",
                     objective=ns.Objective("max_voltage"),
                     optimizer=optax.adam(1e-3), epochs=10, batch_size=64)
     result.params, result.history["loss"], result.history["val_accuracy"]
 
-``train_step(theta, opt_state, frozen, x, y, apply)`` is pure and jitted; ``fit``
-is the loop around it: shuffled mini-batches (by ``seed``), an optional
+`train_step(theta, opt_state, frozen, x, y, apply)` is pure and jitted; `fit`
+is the loop around it: shuffled mini-batches (by `seed`), an optional
 validation set or split with early stopping, a tqdm progress bar, a per-epoch
 history, and atomic, resumable, pickle-free checkpoints. The same seed gives the
 same history on the CPU.
 
 Every step checks the loss, the gradients and the updated parameters for NaN
 and infinities in one compiled reduction; an update that is not finite is not
-applied. ``fit`` then stops with a :class:`NonFiniteError` (the default) or,
-with ``on_nonfinite="skip"``, skips that batch and counts it.
+applied. `fit` then stops with a `NonFiniteError` (the default) or,
+with `on_nonfinite="skip"`, skips that batch and counts it.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ __all__ = [
 CHECKPOINT_NAME = "checkpoint.npz"
 LEGACY_CHECKPOINT_NAME = "checkpoint.pkl"  # pickles from before format 2: refused
 DEFAULT_OBJECTIVE = Objective()
-# Per-epoch history entries and their types (``val_*`` only with validation).
+# Per-epoch history entries and their types (`val_*` only with validation).
 HISTORY = {
     "loss": float,
     "accuracy": float,
@@ -72,13 +72,13 @@ HISTORY = {
 
 
 class NonFiniteError(FloatingPointError):
-    """Training produced NaN or an infinity, and ``fit`` stopped.
+    """Training produced NaN or an infinity, and `fit` stopped.
 
     Attributes:
         epoch: the epoch (from 0) of the first non-finite step.
         batch: the batch (from 0) within that epoch.
-        leaves: the non-finite quantities: ``"loss"``, ``"grads/target/key"``,
-            ``"params/target/key"``.
+        leaves: the non-finite quantities: `"loss"`, `"grads/target/key"`,
+            `"params/target/key"`.
         params: the last finite parameters (before that batch), full pytree.
         checkpoint: the last good checkpoint (left untouched), or None.
     """
@@ -91,14 +91,14 @@ class NonFiniteError(FloatingPointError):
 
 @dataclass
 class FitResult:
-    """What :func:`fit` returns.
+    """What `fit` returns.
 
     Attributes:
-        params: the trained parameters (the best epoch's with ``patience``).
-        history: one entry per epoch: ``loss`` and ``accuracy`` (means over the
-            applied batches), ``val_loss``/``val_accuracy`` with validation,
-            ``seconds``, ``skipped`` (batches skipped as non-finite) and
-            ``diverged`` (see :func:`fit`).
+        params: the trained parameters (the best epoch's with `patience`).
+        history: one entry per epoch: `loss` and `accuracy` (means over the
+            applied batches), `val_loss`/`val_accuracy` with validation,
+            `seconds`, `skipped` (batches skipped as non-finite) and
+            `diverged` (see `fit`).
         opt_state: the final optimiser state.
         best_epoch: the epoch with the best monitored loss.
     """
@@ -110,14 +110,16 @@ class FitResult:
 
 
 class StepResult(NamedTuple):
-    """What ``train_step`` returns.
+    """What `train_step` returns.
 
     Attributes:
-        theta, opt_state: updated, or unchanged when ``finite`` or ``apply`` is
-            False.
-        loss, accuracy: of the batch, before the update.
+        theta: the trainable parameters, updated, or unchanged when `finite`
+            or `apply` is False.
+        opt_state: the optimiser state, updated or unchanged as `theta`.
+        loss: the batch's loss, before the update.
+        accuracy: the batch's accuracy, before the update.
         finite: scalar bool: loss, gradients and updated parameters are all finite.
-        finite_leaves: ``{"loss": bool, "grads": tree, "params": tree}``, one
+        finite_leaves: `{"loss": bool, "grads": tree, "params": tree}`, one
             bool per leaf, for naming the culprits.
     """
 
@@ -130,14 +132,14 @@ class StepResult(NamedTuple):
 
 
 def flat_view(theta: dict) -> dict:
-    """The optimiser's view of ``theta``: every leaf as a vector (a weight matrix
+    """The optimiser's view of `theta`: every leaf as a vector (a weight matrix
     pre-major), so optimiser states and the update arithmetic do not depend on
-    how a parameter is laid out in ``params``."""
+    how a parameter is laid out in `params`."""
     return jax.tree_util.tree_map(lambda v: jnp.reshape(v, (-1,)), theta)
 
 
 def shaped_view(sim: Any, theta: dict) -> dict:
-    """``theta`` from :func:`flat_view` back in the shapes of ``params``."""
+    """`theta` from `flat_view` back in the shapes of `params`."""
     out: dict = {}
     for (target, key), (per_element, _) in sim.net.trainable.items():
         shape = sim.net.shape(target, key) if per_element else None
@@ -178,15 +180,15 @@ def make_train_step(
     input: str = "in",
     t_max: float | None = None,
     regularizer: Callable | None = None,
-):
-    """The pure, jitted ``train_step(theta, opt_state, frozen, x, y, apply=True)``.
+) -> Callable[..., StepResult]:
+    """The pure, jitted `train_step(theta, opt_state, frozen, x, y, apply=True)`.
 
-    The update is applied only where ``apply`` is true and the loss, every
+    The update is applied only where `apply` is true and the loss, every
     gradient and every updated parameter are finite (one fused reduction, no
-    host round trip); otherwise ``theta`` and ``opt_state`` come back unchanged.
+    host round trip); otherwise `theta` and `opt_state` come back unchanged.
 
     Returns:
-        ``train_step`` returning a :class:`StepResult`.
+        `train_step` returning a `StepResult`.
     """
     loss_fn = _loss_fn(sim, objective, input, t_max, regularizer)
 
@@ -224,7 +226,7 @@ def make_train_step(
 @functools.lru_cache(maxsize=16)
 def _cached_train_step(sim, optimizer, objective, input, t_max, regularizer):
     """One compiled step per (simulator, optimizer, objective, ...): a second
-    ``fit`` with the same objects, such as a resume, does not compile again."""
+    `fit` with the same objects, such as a resume, does not compile again."""
     return make_train_step(
         sim, optimizer, objective, input=input, t_max=t_max, regularizer=regularizer
     )
@@ -241,20 +243,26 @@ def evaluate(
     batch_size: int = 256,
     t_max: float | None = None,
 ) -> dict[str, Any]:
-    """Mean loss and accuracy over ``(x, y)`` in batches, and the predictions.
+    """Mean loss and accuracy over `(x, y)` in batches, and the predictions.
 
     Args:
-        sim, params: a compiled network and its parameters.
-        x: inputs ``(samples, time, n_input)``; y: integer labels ``(samples,)``
-            (or ``(samples, time)`` for ``per_step``) in ``[0, n_classes)``.
-        input: the input population; objective: an :class:`Objective` or loss
-            name (default ``max_voltage``); batch_size: a positive integer.
+        sim: a compiled network.
+        params: its parameters.
+        x: inputs `(samples, time, n_input)`.
+        y: integer labels `(samples,)` (or `(samples, time)` for `per_step`)
+            in `[0, n_classes)`.
+        input: the input population.
+        objective: an `Objective` or loss name (default `max_voltage`).
+        batch_size: samples per batch, a positive integer (a last partial
+            batch is evaluated too).
+        t_max: duration of each run in ms; default: the length of the inputs.
 
     Returns:
-        ``{"loss": float, "accuracy": float, "predictions": array}``.
+        `{"loss": float, "accuracy": float, "predictions": array}`.
 
     Raises:
-        TypeError, ValueError: a bad argument, named in the message.
+        TypeError: an argument of the wrong type, named in the message.
+        ValueError: a bad argument value, named in the message.
     """
     objective = DEFAULT_OBJECTIVE if objective is None else objective
     objective = checks.check_objective(objective)
@@ -386,56 +394,63 @@ def fit(
     config: dict | None = None,
     progress: bool = True,
 ) -> FitResult:
-    """Train ``sim``'s trainable parameters (``net.make_trainable``) on ``(x, y)``.
+    """Train `sim`'s trainable parameters (`net.make_trainable`) on `(x, y)`.
 
     Args:
-        sim: a compiled network. params: its parameters (``sim.init_params``).
-        x: inputs ``(samples, time, n_input)`` for population ``input``
-            (currents in nA, or spikes for a ``SpikeSource``); real and finite.
-        y: integer labels ``(samples,)`` in ``[0, n_classes)``, or per-step
-            targets ``(samples, time)`` for the ``per_step`` loss.
-        objective: an :class:`Objective` or a loss name (``"max_voltage"``, ...).
-        optimizer: any optax ``GradientTransformation``; default ``adam(1e-3)``.
-        epochs, batch_size: mini-batches are reshuffled every epoch from ``seed``
-            (a non-negative integer); a last partial batch is dropped (one
+        sim: a compiled network.
+        params: its parameters (`sim.init_params`).
+        x: inputs `(samples, time, n_input)` for population `input`
+            (currents in nA, or spikes for a `SpikeSource`); real and finite.
+        y: integer labels `(samples,)` in `[0, n_classes)`, or per-step
+            targets `(samples, time)` for the `per_step` loss.
+        input: the population that `x` drives.
+        objective: an `Objective` or a loss name (`"max_voltage"`, ...).
+        optimizer: any optax `GradientTransformation`; default `adam(1e-3)`.
+        epochs: passes over the training data.
+        batch_size: samples per mini-batch; mini-batches are reshuffled every
+            epoch from `seed`, and a last partial batch is dropped (one
             compiled shape).
-        validation: ``(x_val, y_val)``; or ``validation_split``: the fraction of
-            ``(x, y)`` (after one seeded shuffle) held out.
+        seed: a non-negative integer for the shuffles and the split.
+        validation: `(x_val, y_val)`, evaluated after every epoch.
+        validation_split: instead of `validation`, the fraction of `(x, y)`
+            (after one seeded shuffle) held out.
         patience: stop after this many epochs without a better validation loss
             (training loss without validation) and return the best parameters.
-        checkpoint_dir: write ``checkpoint.npz`` there after every epoch
-            (atomically, never unpickled: see :mod:`neurosim.io`). With
-            ``resume`` an existing one is continued, after checking that it was
+        checkpoint_dir: write `checkpoint.npz` there after every epoch
+            (atomically, never unpickled: see `neurosim.io`). With
+            `resume` an existing one is continued, after checking that it was
             made with the same trainable parameters and optimiser-state
-            structure, data (a fingerprint of ``x``, ``y`` and ``validation``),
-            seed, objective, batch size, validation split, ``max_batches``,
-            ``input``, ``t_max`` and ``config``; any difference raises a
-            :class:`~neurosim.io.CheckpointError` naming it. A non-finite step
+            structure, data (a fingerprint of `x`, `y` and `validation`),
+            seed, objective, batch size, validation split, `max_batches`,
+            `input`, `t_max` and `config`; any difference raises a
+            `CheckpointError` naming it. A non-finite step
             never overwrites it.
         resume: continue from an existing checkpoint (default); False starts over.
-        regularizer: ``f(params, recording) -> scalar`` added to the loss; may have
-            a ``records`` attribute listing the extra traces it needs.
+        t_max: duration of each run in ms; default: the length of the inputs.
+        regularizer: `f(params, recording) -> scalar` added to the loss; may have
+            a `records` attribute listing the extra traces it needs.
         max_batches: at most this many batches per epoch (smoke tests).
-        on_nonfinite: ``"raise"`` (default): on the first step whose loss,
+        on_nonfinite: `"raise"` (default): on the first step whose loss,
             gradients or updated parameters hold NaN or an infinity, stop with
-            :class:`NonFiniteError` naming the epoch, the batch and the leaves;
-            ``"skip"``: leave parameters and optimiser state unchanged for that
-            batch, go on, and count it in ``history["skipped"]``.
+            `NonFiniteError` naming the epoch, the batch and the leaves;
+            `"skip"`: leave parameters and optimiser state unchanged for that
+            batch, go on, and count it in `history["skipped"]`.
         config: what else defines the run, as a JSON-serialisable dict (learning
             rate, optimiser name, ...). An optax optimiser is a closure: two
             learning rates cannot be told apart from it or from its state, so a
-            resume with another learning rate is caught only through ``config``.
+            resume with another learning rate is caught only through `config`.
         progress: show a progress bar.
 
     Returns:
-        A :class:`FitResult`. ``history["diverged"][e]`` is True when epoch
-        ``e``'s loss is finite but above ``DIVERGENCE_FACTOR`` (1000) times
-        ``max(|first epoch's loss|, 1)``; a ``RuntimeWarning`` says so once.
+        A `FitResult`. `history["diverged"][e]` is True when epoch
+        `e`'s loss is finite but above `DIVERGENCE_FACTOR` (1000) times
+        `max(|first epoch's loss|, 1)`; a `RuntimeWarning` says so once.
 
     Raises:
-        TypeError, ValueError: a bad argument, named in the message.
-        NonFiniteError: a non-finite step with ``on_nonfinite="raise"``.
-        CheckpointError: a checkpoint in ``checkpoint_dir`` that cannot be
+        TypeError: an argument of the wrong type, named in the message.
+        ValueError: a bad argument value, named in the message.
+        NonFiniteError: a non-finite step with `on_nonfinite="raise"`.
+        CheckpointError: a checkpoint in `checkpoint_dir` that cannot be
             resumed (a pickle, damaged, or from another run).
     """
     objective = checks.check_objective(objective)

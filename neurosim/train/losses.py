@@ -21,7 +21,7 @@ Python, so a mistake raises a `ValueError` naming the argument when the
 function is called or traced, not a silent broadcast. Every function returns a
 scalar and can be used under `jax.jit`, `jax.grad` and `jax.vmap`.
 
-Example:
+Examples:
     >>> import jax.numpy as jnp
     >>> from neurosim.train.losses import accuracy, decode, max_voltage_ce
     >>> v = jnp.zeros((2, 5, 3)).at[0, 2, 1].set(4.0).at[1, 4, 2].set(4.0)

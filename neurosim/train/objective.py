@@ -1,20 +1,20 @@
 """What a network is trained on: which trace, which loss, which decoding.
 
-An :class:`Objective` turns a :class:`~neurosim.Recording` and labels into a
+An `Objective` turns a `Recording` and labels into a
 loss and an accuracy. It is a frozen value, so it can be printed and saved.
 
-| loss            | trace            | labels            | decoding            |
-|-----------------|------------------|-------------------|---------------------|
-| ``max_voltage`` | ``out.v``        | ``(batch,)``      | max over time       |
-| ``sum_voltage`` | ``out.v``        | ``(batch,)``      | sum over time       |
-| ``last_voltage``| ``out.v``        | ``(batch,)``      | last sample         |
-| ``spike_count`` | ``out.spikes``   | ``(batch,)``      | spike count         |
-| ``per_step``    | ``out.v``        | ``(batch, time)`` | every step          |
+| loss           | trace        | labels          | decoding      |
+|----------------|--------------|-----------------|---------------|
+| `max_voltage`  | `out.v`      | `(batch,)`      | max over time |
+| `sum_voltage`  | `out.v`      | `(batch,)`      | sum over time |
+| `last_voltage` | `out.v`      | `(batch,)`      | last sample   |
+| `spike_count`  | `out.spikes` | `(batch,)`      | spike count   |
+| `per_step`     | `out.v`      | `(batch, time)` | every step    |
 
-For ``max``/``sum``/``last``/``count`` the whole trace is used (initial sample
-included, as in jaxley). For ``per_step``, recorded sample ``k + 1`` (after step
-``k``) is compared with target ``k``; ``eval_steps`` (a boolean ``(time,)`` mask)
-selects the steps that count for the accuracy (and, with ``mask_loss=True``, for
+For `max`/`sum`/`last`/`count` the whole trace is used (initial sample
+included, as in jaxley). For `per_step`, recorded sample `k + 1` (after step
+`k`) is compared with target `k`; `eval_steps` (a boolean `(time,)` mask)
+selects the steps that count for the accuracy (and, with `mask_loss=True`, for
 the loss).
 """
 
@@ -43,12 +43,12 @@ class Objective:
     """Loss and accuracy of a recording.
 
     Args:
-        loss: one of ``LOSSES``.
-        trace: the recorded ``"target.state"`` to decode (default ``out.v``, or
-            ``out.spikes`` for ``spike_count``).
-        label_smoothing: for ``sum_voltage`` (seed 004 uses 0.3).
-        eval_steps: for ``per_step``: boolean ``(time,)`` mask of scored steps.
-        mask_loss: for ``per_step``: also restrict the loss to ``eval_steps``.
+        loss: one of `LOSSES`.
+        trace: the recorded `"target.state"` to decode (default `out.v`, or
+            `out.spikes` for `spike_count`).
+        label_smoothing: for `sum_voltage` (seed 004 uses 0.3).
+        eval_steps: for `per_step`: boolean `(time,)` mask of scored steps.
+        mask_loss: for `per_step`: also restrict the loss to `eval_steps`.
     """
 
     loss: str = "max_voltage"
@@ -74,7 +74,7 @@ class Objective:
         return "out.spikes" if self.loss == "spike_count" else "out.v"
 
     def __call__(self, rec: Any, labels: Any) -> tuple[Any, Any]:
-        """``(loss, accuracy)`` of a recording against labels."""
+        """`(loss, accuracy)` of a recording against labels."""
         x = rec[self.record]
         kind, fn = LOSSES[self.loss]
         if kind is None:
@@ -90,7 +90,7 @@ class Objective:
         return loss, losses.accuracy(losses.decode(x, kind), labels)
 
     def predict(self, rec: Any) -> Any:
-        """Predicted classes: ``(batch,)``, or ``(batch, time)`` for ``per_step``."""
+        """Predicted classes: `(batch,)`, or `(batch, time)` for `per_step`."""
         x = rec[self.record]
         kind, _ = LOSSES[self.loss]
         if kind is None:

@@ -1,13 +1,13 @@
 """Trainable parameters: select, transform, count.
 
-``net.make_trainable(target, key, per_element=..., transform=...)`` marks a
-parameter. The optimiser then sees ``theta = get_trainable(sim, params)``: a
-pytree ``{target: {key: array}}`` of *unconstrained* values, mapped back by
-``set_trainable(sim, params, theta)``. The transforms
-(:mod:`neurosim.transforms`: ``Softplus``, ``Log``, ``DecayFactor`` or your own)
+`net.make_trainable(target, key, per_element=..., transform=...)` marks a
+parameter. The optimiser then sees `theta = get_trainable(sim, params)`: a
+pytree `{target: {key: array}}` of *unconstrained* values, mapped back by
+`set_trainable(sim, params, theta)`. The transforms
+(`neurosim.transforms`: `Softplus`, `Log`, `DecayFactor` or your own)
 are applied here and nowhere else.
 
-Example:
+Examples:
     >>> import neurosim as ns
     >>> net = ns.Network()
     >>> net.add_population("hid", 3, [ns.Leak(gLeak=0.01)])
@@ -36,7 +36,12 @@ def _context(sim: Simulator, params: dict, target: str) -> Context:
 
 
 def get_trainable(sim: Simulator, params: dict) -> dict:
-    """The trainable leaves of ``params`` in unconstrained form."""
+    """The trainable leaves of `params` in unconstrained form.
+
+    A parameter trainable per element whose value is shared (a scalar) comes
+    back expanded to its full shape (`Network.shape`: `(n,)` per cell,
+    `(n_pre, n_post)` for an all-to-all projection's weights).
+    """
     theta: dict = {}
     for (target, key), (per_element, transform) in sim.net.trainable.items():
         value = jnp.asarray(params[target][key])
@@ -49,7 +54,7 @@ def get_trainable(sim: Simulator, params: dict) -> dict:
 
 
 def set_trainable(sim: Simulator, params: dict, theta: dict) -> dict:
-    """``params`` with the trainable leaves replaced by ``theta`` mapped back."""
+    """`params` with the trainable leaves replaced by `theta` mapped back."""
     out = {t: dict(p) for t, p in params.items()}
     for (target, key), (_, transform) in sim.net.trainable.items():
         value = theta[target][key]
@@ -65,6 +70,6 @@ def count_trainable(theta: dict) -> int:
 
 
 def trainable_mask(sim: Simulator, params: dict) -> dict:
-    """A boolean pytree shaped like ``params``: True where a leaf is trainable
-    (for ``optax.masked`` and friends)."""
+    """A boolean pytree shaped like `params`: True where a leaf is trainable
+    (for `optax.masked` and friends)."""
     return {t: {k: (t, k) in sim.net.trainable for k in p} for t, p in params.items()}

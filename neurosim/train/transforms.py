@@ -1,14 +1,14 @@
 """Gradient transformations for optax chains over neurosim's parameter pytrees.
 
-Each function returns a stateless ``optax.GradientTransformation`` that works on
-``{target: {key: array}}`` pytrees (``target`` a population or a projection,
-``key`` a parameter name such as ``"SpikeSynapse_gS"``), so it composes with
-any optax optimiser in ``optax.chain``:
+Each function returns a stateless `optax.GradientTransformation` that works on
+`{target: {key: array}}` pytrees (`target` a population or a projection,
+`key` a parameter name such as `"SpikeSynapse_gS"`), so it composes with
+any optax optimiser in `optax.chain`:
 
-- :func:`centralize_gradients`: remove each weight gradient's mean over its
+- `centralize_gradients`: remove each weight gradient's mean over its
   presynaptic axis (put it before the optimiser);
-- :func:`scale_by_key`: a learning-rate factor per kind of parameter;
-- :func:`cap_decay`: keep trained decay factors ``exp(-dt / tau)`` at or below
+- `scale_by_key`: a learning-rate factor per kind of parameter;
+- `cap_decay`: keep trained decay factors `exp(-dt / tau)` at or below
   a cap (put it last).
 
 These act on gradients and updates; parameter transforms (softplus, log, decay
@@ -35,19 +35,19 @@ def centralize_gradients(
     """Gradient centralisation (Yong et al. 2020, arXiv:2004.01461).
 
     Every gradient with two or more axes loses its mean over all axes but the
-    last: ``g <- g - mean(g, axes[:-1])``, so for a weight matrix
-    ``(n_pre, n_post)`` the gradient of each postsynaptic neuron's incoming
+    last: `g <- g - mean(g, axes[:-1])`, so for a weight matrix
+    `(n_pre, n_post)` the gradient of each postsynaptic neuron's incoming
     weights sums to zero. One-axis gradients pass unchanged.
 
     Args:
-        shapes: ``{target: {key: shape}}``: view these leaves in this shape
-            first (e.g. ``{"in->h1": {"SpikeSynapse_gS": (n_pre, n_post)}}``),
+        shapes: `{target: {key: shape}}`: view these leaves in this shape
+            first (e.g. `{"in->h1": {"SpikeSynapse_gS": (n_pre, n_post)}}`),
             whatever their stored layout; the result keeps the stored layout.
 
     Returns:
-        A stateless ``optax.GradientTransformation``.
+        A stateless `optax.GradientTransformation`.
 
-    Example:
+    Examples:
         >>> import jax.numpy as jnp
         >>> g = {"p": {"w": jnp.array([[1.0, 2.0], [3.0, 2.0]])}}
         >>> tx = centralize_gradients()
@@ -77,24 +77,24 @@ def centralize_gradients(
 def cap_decay(
     alpha_max: float, keys: set[tuple[str, str]]
 ) -> optax.GradientTransformation:
-    """Keep trained decay factors ``alpha = exp(-dt / tau)`` at or below ``alpha_max``.
+    """Keep trained decay factors `alpha = exp(-dt / tau)` at or below `alpha_max`.
 
-    Place it last in a chain: it shrinks the update ``u`` of each leaf in
-    ``keys`` to ``min(u, alpha_max - alpha)``, so that
-    ``alpha + u <= alpha_max`` (seed 000 clips at 0.98). Other leaves pass.
+    Place it last in a chain: it shrinks the update `u` of each leaf in
+    `keys` to `min(u, alpha_max - alpha)`, so that
+    `alpha + u <= alpha_max` (seed 000 clips at 0.98). Other leaves pass.
 
     Args:
         alpha_max: the cap, dimensionless, in (0, 1).
-        keys: ``(target, key)`` pairs of the leaves that hold decay factors
-            (parameters trained with ``DecayFactor()``).
+        keys: `(target, key)` pairs of the leaves that hold decay factors
+            (parameters trained with `DecayFactor()`).
 
     Returns:
-        A stateless ``optax.GradientTransformation``; its ``update`` needs
-        ``params``.
+        A stateless `optax.GradientTransformation`; its `update` needs
+        `params`.
 
     Raises:
-        ValueError: ``alpha_max`` is not in (0, 1), or ``update`` is called
-            without ``params``.
+        ValueError: `alpha_max` is not in (0, 1), or `update` is called
+            without `params`.
     """
     if not 0.0 < alpha_max < 1.0:
         raise ValueError(f"alpha_max: expected a number in (0, 1), got {alpha_max!r}.")
@@ -115,20 +115,20 @@ def cap_decay(
 
 
 def scale_by_key(factors: Mapping[str, float]) -> optax.GradientTransformation:
-    """Multiply the updates of every parameter named in ``factors`` by its factor.
+    """Multiply the updates of every parameter named in `factors` by its factor.
 
     A learning rate per kind of parameter, for parameters in different units:
-    ``scale_by_key({"Leak_eLeak": 20.0})`` moves every resting potential 20
+    `scale_by_key({"Leak_eLeak": 20.0})` moves every resting potential 20
     times as far as the optimiser says; other parameters pass unchanged.
 
     Args:
-        factors: ``{parameter name: factor}``, any target.
+        factors: `{parameter name: factor}`, any target.
 
     Returns:
-        A stateless ``optax.GradientTransformation``.
+        A stateless `optax.GradientTransformation`.
 
     Raises:
-        TypeError: ``factors`` is not a mapping of names to numbers.
+        TypeError: `factors` is not a mapping of names to numbers.
     """
     if not isinstance(factors, Mapping) or not all(
         isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool)
