@@ -56,12 +56,15 @@ class Observations(NamedTuple):
             derivative) where the spiking channel gives one.
         pre: `{projection: presynaptic activity}` (spikes, or the trace the
             synapse passes on).
+        current: `{projection: synaptic current per postsynaptic cell}` (nA,
+            outward-positive, at the voltage after the channel phase).
     """
 
     v: dict
     spikes: dict
     surrogate_grad: dict
     pre: dict
+    current: dict
 
 
 class StepContext(NamedTuple):
@@ -315,7 +318,7 @@ class Simulator:
         dt = self.dt
         new: State = {t: dict(s) for t, s in state.items()}
         lin, const, mid = {}, {}, {}
-        obs = Observations({}, {}, {}, {})
+        obs = Observations({}, {}, {}, {}, {})
         for name, pop in self.net.populations.items():
             p, st = prepared[name], new[name]
             x = inputs_t.get(name)
@@ -376,6 +379,12 @@ class Simulator:
             }
             g, c = syn.current(new[name], pre, v_post, prepared[name], conn)
             obs.pre[name] = syn.activity(new[name], pre)
+            i_syn = jnp.zeros_like(v_post)  # I = g v - c, outward-positive
+            if g is not None:
+                i_syn = i_syn + g * v_post
+            if c is not None:
+                i_syn = i_syn - c
+            obs.current[name] = i_syn
             scale = NA_PER_UM2 / prepared[proj.post]["area"]
             if g is not None:
                 lin[proj.post] = lin[proj.post] + g * scale

@@ -6,24 +6,28 @@ from typing import Any
 
 import jax.numpy as jnp
 
+from ..engine import Simulator, StepHook
 from ..mechanisms.channels import gleak_to_tau
 
 __all__ = ["data_init"]
 
 
-def data_init(sim: Any, params: dict, x: Any, std: float) -> dict:
+def data_init(sim: Simulator, params: dict, x: Any, std: float) -> dict:
     """Rescale the weights and rests of an LIF stack, layer after layer, on a batch.
 
-    For a feed-forward `neurosim.lif_stack` with trained resting
-    potentials (`Leak_eLeak` per neuron) and current-based `SpikeSynapse`
-    projections `in -> h1 -> ... -> out`. A neuron with decay
-    `alpha = exp(-dt / tau)` integrates per step `u = (1 - alpha) tau I`
-    (mV) of its synaptic current `I`; its incoming weights are scaled so that
-    over `x` (samples and steps) `u` has standard deviation `std` mV
-    (`(1 - alpha) std` for the readout), and its resting potential is set so
-    that the mean is cancelled: `(1 - alpha) eLeak = -mean(u)`. This stands in
-    for seed 000's normalisation of every layer's input current per batch,
-    which a causal, one-scan simulator cannot do during training.
+    For a feed-forward `neurosim.lif_stack` with trained resting potentials
+    (`Leak_eLeak` per neuron) and current-based projections
+    `in -> h1 -> ... -> out` (any synapse and any synaptic time constant). A
+    neuron with decay `alpha = exp(-dt / tau)` integrates per step
+    `u = -(1 - alpha) tau I` (mV) of its incoming synaptic current `I` (nA,
+    outward-positive), read from the engine's own observations of each step
+    (`Observations.current`, summed over the run by a `StepHook`). Its incoming
+    weights are scaled so that over `x` (samples and steps) `u` has standard
+    deviation `std` mV (`(1 - alpha) std` for the readout), and its resting
+    potential is set so that the mean is cancelled: `(1 - alpha) eLeak =
+    -mean(u)`. This stands in for seed 000's normalisation of every layer's
+    input current per batch, which a causal, one-scan simulator cannot do
+    during training.
 
     Args:
         sim: the compiled stack (`neurosim.compile`).
@@ -32,31 +36,49 @@ def data_init(sim: Any, params: dict, x: Any, std: float) -> dict:
         std: target standard deviation of `u`, in mV.
 
     Returns:
-        New parameters: every projection's `SpikeSynapse_gS` (in its stored
-        layout) and every layer's `Leak_eLeak` (mV) replaced.
+        New parameters: every feed-forward projection's weight
+        (`<synapse>_gS`, in its stored layout) and every layer's `Leak_eLeak`
+        (mV) replaced.
     """
     params = {t: dict(p) for t, p in params.items()}
     pops = [p for p in sim.net.populations if p != "in"]
-    record = [f"{p}.Fire_spikes" for p in pops if p != "out"]
-    x = jnp.asarray(x, jnp.float32)
+    x = jnp.asarray(x, jnp.result_type(float))
     pre = "in"
     for post in pops:
-        if pre == "in":
-            s = x
-        else:
-            s = sim.run(params, {"in": x}, record=record)[f"{pre}.Fire_spikes"][:, 1:]
         proj = f"{pre}->{post}"
-        n_pre, n_post = sim.net.size(pre), sim.net.size(post)
-        stored = params[proj]["SpikeSynapse_gS"]
-        g = jnp.reshape(stored, (n_pre, n_post))
+        mean_i, std_i = _current_moments(sim, params, x, proj)
+        weight = f"{sim.net.projections[proj].synapse.name}_gS"
+        stored = params[proj][weight]
+        g = jnp.reshape(stored, sim.net.shape(proj, weight))
         p = params[post]
         tau = gleak_to_tau(p["Leak_gLeak"], p["capacitance"])
         decay = -jnp.expm1(-sim.dt / tau)  # 1 - alpha, per neuron (n_post,)
-        drive = -(s @ g)  # (batch, time, n_post); current-based: I = -gS s
-        u = jnp.broadcast_to(decay * tau, drive.shape) * drive
+        mean_u, std_u = -decay * tau * mean_i, decay * tau * std_i
         target = std * (decay if post == "out" else 1.0)
-        k = target / jnp.maximum(jnp.std(u, axis=(0, 1)), 1e-6)
-        params[proj]["SpikeSynapse_gS"] = jnp.reshape(g * k[None, :], jnp.shape(stored))
-        p["Leak_eLeak"] = -jnp.mean(u, axis=(0, 1)) * k / decay
+        k = target / jnp.maximum(std_u, 1e-6)
+        params[proj][weight] = jnp.reshape(g * k[None, :], jnp.shape(stored))
+        p["Leak_eLeak"] = -mean_u * k / decay
         pre = post
     return params
+
+
+def _current_moments(sim: Simulator, params: dict, x: Any, proj: str):
+    """Mean and standard deviation over samples and steps of the synaptic current
+    of `proj` per postsynaptic cell (nA), from the engine's observations."""
+
+    def init(prepared, state):
+        del prepared
+        zeros = jnp.zeros_like(state[sim.net.projections[proj].post]["v"])
+        return zeros, zeros
+
+    def update(carry, ctx):
+        i = ctx.obs.current[proj]
+        return carry[0] + i, carry[1] + i * i
+
+    post_v = f"{sim.net.projections[proj].post}.v"  # a small recording; the hook
+    rec = sim.run(params, {"in": x}, record=[post_v], hook=StepHook(init, update))
+    total, total_sq = rec.hook_state  # summed over steps, (batch, n_post)
+    n = x.shape[0] * x.shape[1]
+    mean = jnp.sum(total, axis=0) / n
+    var = jnp.sum(total_sq, axis=0) / n - mean * mean
+    return mean, jnp.sqrt(jnp.maximum(var, 0.0))
