@@ -1,6 +1,7 @@
 """The seed-003 circuit (``neurosim.examples``): batch of 256, the seed's numbers."""
 
 import json
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -9,6 +10,8 @@ import pytest
 import neurosim as ns
 from neurosim.datasets import toy
 from neurosim.examples import SEED003_DT, SEED003_T_MAX, seed003_network
+
+DATA = Path(__file__).parent / "data"
 
 
 def test_seed003_circuit_with_the_seeds_draws():
@@ -54,6 +57,20 @@ def test_demo_writes_its_outputs(tmp_path):
     assert saved["final_loss"] == pytest.approx(0.8824376416584759, rel=1e-6)
     for name in ("training_curve.png", "output_voltages.png", "params.npz"):
         assert (tmp_path / name).stat().st_size > 1000
+
+
+def test_seed003_trajectory_matches_the_stored_reproduction():
+    """The first 25 float64 losses of the seed-003 experiment (the seed's draws,
+    Adam(0.1), full batch) equal those stored from the full 500-epoch run that
+    reproduced the seed (tests/data/make_seed003_trajectory.py), to 1e-6."""
+    from neurosim.demo import fit_seed003
+
+    stored = json.loads((DATA / "seed003_trajectory.json").read_text())
+    task = toy(seed=1701)
+    n = len(stored["losses"])
+    _, result = fit_seed003(task.currents, task.labels, epochs=n, progress=False)
+    assert result.history["loss"] == pytest.approx(stored["losses"], rel=1e-6)
+    assert stored["train_accuracy"] == pytest.approx(0.8828, abs=1e-3)
 
 
 @pytest.mark.slow
