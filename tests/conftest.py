@@ -41,6 +41,13 @@ def _lif(vth: float = 1.0) -> list:
     return [ns.Leak(gLeak=0.01, eLeak=0.0), ns.Fire(vth=vth, vreset=0.0)]
 
 
+@pytest.fixture(params=["float32", "float64"])
+def dtype(request):
+    """The dtype under test; float32 switches x64 off for the test only."""
+    with jax.enable_x64(request.param == "float64"):
+        yield jax.numpy.dtype(request.param)
+
+
 @pytest.fixture
 def tiny_net() -> ns.Network:
     """inp (3, LIF) -> hid (2, LIF) -> out (2, Leak), gS = -20 µS (excitatory).

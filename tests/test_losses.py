@@ -28,19 +28,6 @@ from neurosim.train.losses import (
 B, T, C = 6, 9, 4
 
 
-@pytest.fixture(autouse=True)
-def strict_promotion():
-    with jax.numpy_dtype_promotion("strict"), jax.numpy_rank_promotion("raise"):
-        yield
-
-
-@pytest.fixture(params=["float32", "float64"])
-def dtype(request):
-    """The dtype under test; float64 switches x64 on for the test only."""
-    with jax.enable_x64(request.param == "float64"):
-        yield jnp.dtype(request.param)
-
-
 def _rtol(dtype):
     return 1e-12 if dtype == jnp.float64 else 1e-5
 

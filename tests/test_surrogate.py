@@ -78,19 +78,6 @@ ORACLES = {
 CASES = sorted(ORACLES)
 
 
-@pytest.fixture(autouse=True)
-def strict_promotion():
-    with jax.numpy_dtype_promotion("strict"), jax.numpy_rank_promotion("raise"):
-        yield
-
-
-@pytest.fixture(params=["float32", "float64"])
-def dtype(request):
-    """The dtype under test; float64 switches x64 on for the test only."""
-    with jax.enable_x64(request.param == "float64"):
-        yield jnp.dtype(request.param)
-
-
 def _tol(dtype):
     return {"rtol": 1e-12 if dtype == jnp.float64 else 2e-6, "atol": 1e-15}
 

@@ -11,7 +11,7 @@ import numpy as np
 import optax
 
 from .. import datasets
-from ..engine import compile
+from ..engine import Simulator, compile
 from ..layers import lif_stack
 from ..mechanisms.channels import gleak_to_tau
 from ..mechanisms.surrogate import ArcTan, FastSigmoid
@@ -120,7 +120,9 @@ def network(cfg: SnnConfig, n_in: int, n_out: int):
     return net
 
 
-def optimizer(cfg: SnnConfig, sim: Any, steps: int) -> optax.GradientTransformation:
+def optimizer(
+    cfg: SnnConfig, sim: Simulator, steps: int
+) -> optax.GradientTransformation:
     """The optax chain `cfg` names, for `steps` updates in all."""
     lr: Any = cfg.lr
     if cfg.schedule == "cosine":

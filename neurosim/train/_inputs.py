@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..datasets._common import check_positive_int
+from ..engine import Simulator
 from .objective import Objective
 
 ON_NONFINITE = ("raise", "skip")
@@ -156,7 +157,7 @@ def _array(value: Any, name: str) -> np.ndarray:
 
 
 def check_labels(
-    sim: Any,
+    sim: Simulator,
     params: Any,
     x: np.ndarray,
     y: np.ndarray,

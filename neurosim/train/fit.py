@@ -35,6 +35,7 @@ import optax
 from tqdm.auto import tqdm
 
 from ..datasets._common import check_positive_int, check_seed
+from ..engine import Simulator
 from ..io import (
     CheckpointError,
     checkpoint_meta,
@@ -138,7 +139,7 @@ def flat_view(theta: dict) -> dict:
     return jax.tree_util.tree_map(lambda v: jnp.reshape(v, (-1,)), theta)
 
 
-def shaped_view(sim: Any, theta: dict) -> dict:
+def shaped_view(sim: Simulator, theta: dict) -> dict:
     """`theta` from `flat_view` back in the shapes of `params`."""
     out: dict = {}
     for (target, key), (per_element, _) in sim.net.trainable.items():
@@ -173,7 +174,7 @@ def _records(objective, regularizer):
 
 
 def make_train_step(
-    sim: Any,
+    sim: Simulator,
     optimizer: optax.GradientTransformation,
     objective: Objective,
     *,
@@ -233,7 +234,7 @@ def _cached_train_step(sim, optimizer, objective, input, t_max, regularizer):
 
 
 def evaluate(
-    sim: Any,
+    sim: Simulator,
     params: dict,
     x: Any,
     y: Any,
@@ -295,7 +296,7 @@ def _evaluate(sim, params, x, y, *, input, objective, batch_size, t_max):
 
 
 @functools.lru_cache(maxsize=32)
-def _batch_eval(sim: Any, objective: Objective, input: str, t_max: float | None):
+def _batch_eval(sim: Simulator, objective: Objective, input: str, t_max: float | None):
     """One compiled evaluation per (simulator, objective, input, t_max)."""
 
     @jax.jit
@@ -371,7 +372,7 @@ def _leaf_names(leaves: dict) -> list[str]:
 
 
 def fit(
-    sim: Any,
+    sim: Simulator,
     params: dict,
     x: Any,
     y: Any,
