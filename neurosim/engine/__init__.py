@@ -1,9 +1,9 @@
-"""The engine: `compile` a Network into a `Simulator` (`prepare`,
-`step`, `run`), the voltage solvers and the argument checks."""
+"""The engine: `compile` a Network into a `Simulator` (`prepare`, `step`, `run`),
+the voltage solvers and the argument checks."""
 
-from .simulator import Observations as Observations
-from .simulator import Recording as Recording
+from .compile import compile as compile
 from .simulator import Simulator as Simulator
-from .simulator import StepContext as StepContext
-from .simulator import StepHook as StepHook
-from .simulator import compile as compile
+from .types import Observations as Observations
+from .types import Recording as Recording
+from .types import StepContext as StepContext
+from .types import StepHook as StepHook

@@ -25,117 +25,24 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, Int
+from jaxtyping import Array, Float
 
 from ..mechanisms.base import Presynaptic
-from ..network import POPULATION_PARAMS, Insertion, Network, as_float, unknown
+from ..network import POPULATION_PARAMS, Insertion, Network, as_float
 from . import checks
+from .scan import integrate
 from .solvers import SOLVERS
+from .types import Observations, Params, Recording, State, StepHook
 
-__all__ = ["Observations", "Recording", "Simulator", "StepContext", "StepHook"]
+__all__ = ["Simulator"]
 
 # nA / µm² -> µA / cm²
 NA_PER_UM2 = 1e5
-
-Params = dict[str, dict[str, Array | np.ndarray | float]]
-State = dict[str, dict[str, Array | np.ndarray]]
-
-
-class Observations(NamedTuple):
-    """What one step exposes besides the new state (arrays `(..., n)`).
-
-    Attributes:
-        v: `{population: voltage after the solve (mV)}`.
-        spikes: `{population: this step's spikes}` for spiking populations.
-        surrogate_grad: `{population: d spikes / d v}` (the surrogate
-            derivative) where the spiking channel gives one.
-        pre: `{projection: presynaptic activity}` (spikes, or the trace the
-            synapse passes on).
-        current: `{projection: synaptic current per postsynaptic cell}` (nA,
-            outward-positive, at the voltage after the channel phase).
-    """
-
-    v: dict
-    spikes: dict
-    surrogate_grad: dict
-    pre: dict
-    current: dict
-
-
-class StepContext(NamedTuple):
-    """What a `StepHook` sees at each step of `run`."""
-
-    t: Array  # step index
-    inputs: dict  # this step's inputs (with stimuli), `{population: (..., n)}`
-    state: dict  # the state after the step
-    obs: Observations
-    prepared: dict
-
-
-class StepHook(NamedTuple):
-    """A caller's own state carried through `run`'s scan (an optax-like pair).
-
-    Attributes:
-        init: `(prepared, state) -> carry`, before the first step.
-        update: `(carry, StepContext) -> carry`, after every step.
-    """
-
-    init: Callable[[dict, dict], Any]
-    update: Callable[[Any, StepContext], Any]
-
-
-@functools.partial(
-    jax.tree_util.register_dataclass,
-    data_fields=["traces", "final_state", "status", "hook_state"],
-    meta_fields=[],
-)
-@dataclass(frozen=True)
-class Recording:
-    """What `Simulator.run` returns.
-
-    Attributes:
-        traces: `{"target.state": Float[Array, "batch time n"]}`, one sample per
-            step plus the initial state (the batch axis only when the inputs had one).
-        final_state: the state after the last step (for continuing a run).
-        status: a scalar int32: 0 if every recorded value and the final state
-            are finite, else 1 (one flag for the whole batch).
-        hook_state: the final carry of `run(..., hook=...)`, else `None`.
-    """
-
-    traces: dict[str, Array]
-    final_state: State
-    status: Int[Array, "*batch"]
-    hook_state: Any = None
-
-    def __getitem__(self, key: str) -> Array:
-        if key not in self.traces:
-            raise unknown("recording", key, list(self.traces))
-        return self.traces[key]
-
-
-class _Reads(dict):
-    """A dict that notes which keys a mechanism's `layout` looked at."""
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.read: set = set()
-
-    def __getitem__(self, key: Any) -> Any:
-        self.read.add(key)
-        return super().__getitem__(key)
-
-    def __contains__(self, key: Any) -> bool:
-        self.read.add(key)
-        return super().__contains__(key)
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        self.read.add(key)
-        return super().get(key, default)
 
 
 def _at(x: Array, cells: np.ndarray | None) -> Array:
@@ -495,7 +402,9 @@ class Simulator:
         key = (specs, resolved, n_steps, batch is not None, hook, state is None)
         if key not in self._compiled:
             self._compiled[key] = jax.jit(
-                functools.partial(self._run, resolved, n_steps, batch is not None, hook)
+                functools.partial(
+                    integrate, self, resolved, n_steps, batch is not None, hook
+                )
             )
         return self._compiled[key](params, inputs, state)
 
@@ -508,73 +417,6 @@ class Simulator:
                 f"'{self.net.projections[target].pre}.spikes' instead."
             )
         return target, key
-
-    def _run(self, resolved, n_steps, batched, hook, params, inputs, state):
-        if not batched:  # one sample: a batch of one, squeezed at the end
-            inputs = {k: x[None] for k, x in inputs.items()}
-        batch = next(iter(inputs.values())).shape[0] if inputs else 1
-        prep = self.prepare(params)
-        if state is None:
-            state = self.init_state(params, batch=batch)
-        else:
-            ref = self.init_state(params)
-            state = jax.tree_util.tree_map(
-                lambda x, r: jnp.broadcast_to(as_float(x), (batch, *r.shape)),
-                state,
-                ref,
-            )
-        carry0 = (state, None if hook is None else hook.init(prep, state))
-
-        def inputs_at(t):
-            """Step `t`'s inputs (zero past their end) plus stimuli, `(batch, n)`."""
-            out = dict(self.stimulus(t))
-            for name, x in inputs.items():
-                last = x.shape[1] - 1
-                xt = jax.lax.dynamic_index_in_dim(
-                    x, jnp.minimum(t, last), axis=1, keepdims=False
-                )
-                xt = jnp.where(t <= last, xt, 0.0)
-                if name in out:  # a stimulus (n,) under this input (batch, n)
-                    xt = xt + jnp.broadcast_to(out[name], xt.shape)
-                out[name] = xt
-            return {
-                k: jnp.broadcast_to(x, (batch, self.net.populations[k].n))
-                for k, x in out.items()
-            }
-
-        # each step is vmapped over the batch (the same numbers, sample by sample,
-        # as an unbatched run; XLA batches the matrix products)
-        step_batch = jax.vmap(self._step, in_axes=(None, 0, 0))
-
-        def body(carry, t):
-            st, h = carry
-            x_t = inputs_at(t)
-            st, obs = step_batch(prep, st, x_t)
-            if hook is not None:
-                h = hook.update(h, StepContext(t, x_t, st, obs, prep))
-            return (st, h), tuple(_pick(st, obs, r) for r in resolved)
-
-        step = jax.checkpoint(body) if self.remat else body
-        (final, h), outs = jax.lax.scan(step, carry0, jnp.arange(n_steps))
-        traces = {}
-        for spec, r, out in zip(self._specs_of(resolved), resolved, outs, strict=True):
-            first = (
-                _pick(state, None, r) if r[1] != "spikes" else jnp.zeros_like(out[0])
-            )
-            traces[spec] = jnp.concatenate(
-                [first[:, None].astype(out.dtype), jnp.swapaxes(out, 0, 1)], axis=1
-            )
-        leaves = jax.tree_util.tree_leaves((traces, final))
-        finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
-        status = jnp.where(finite, 0, 1).astype(jnp.int32)
-        if not batched:
-            squeeze = functools.partial(jax.tree_util.tree_map, lambda x: x[0])
-            traces, final = squeeze(traces), squeeze(final)
-        return Recording(traces, final, status, h)
-
-    @staticmethod
-    def _specs_of(resolved):
-        return [f"{t}.{k}" for t, k in resolved]
 
 
 def _draw(init: Callable, key: jax.Array, shape: tuple, name: str) -> Array:
@@ -591,53 +433,3 @@ def _draw(init: Callable, key: jax.Array, shape: tuple, name: str) -> Array:
             f"{name}: the initialiser returned shape {arr.shape}, expected {shape}."
         )
     return arr.astype(jnp.result_type(float))
-
-
-def _pick(state: State, obs: Observations | None, resolved: tuple[str, str]) -> Array:
-    target, key = resolved
-    if key == "spikes" and obs is not None:
-        return obs.spikes[target]
-    return state[target][key]
-
-
-def compile(  # noqa: A001 - the design's verb
-    net: Network,
-    dt: float = 0.025,
-    *,
-    solver: str = "bwd_euler",
-    remat: bool = False,
-) -> Simulator:
-    """Compile `net` into a `Simulator`.
-
-    Args:
-        net: the network description.
-        dt: time step in ms (> 0).
-        solver: `"bwd_euler"` (default, as jaxley), `"fwd_euler"`, `"exp_euler"`.
-        remat: recompute each step in the backward pass (`jax.checkpoint`) so
-            memory grows slowly with the number of steps.
-    """
-    if not isinstance(net, Network):
-        raise TypeError(f"net: expected a neurosim Network, got {type(net)}.")
-    dt = checks.check_positive_number("dt", dt, "number of ms")
-    if not isinstance(remat, bool):
-        raise TypeError(f"remat: expected True or False, got {remat!r}.")
-    if solver not in SOLVERS:
-        raise unknown("solver", str(solver), list(SOLVERS), "solver: ")
-    if not net.populations:
-        raise ValueError("net: the network has no populations.")
-    net = net.copy()
-    layouts, fixed = {}, {}
-    for name, proj in net.projections.items():
-        per_element, values = {}, _Reads()
-        for k, value in proj.params.items():
-            trainable = net.trainable.get((name, k))
-            per_element[k] = bool(
-                callable(value)
-                or np.ndim(value) > 0
-                or (trainable is not None and trainable[0])
-            )
-            if trainable is None and np.ndim(value) == 0 and not callable(value):
-                dict.__setitem__(values, k, float(value))
-        layouts[name] = dict(proj.synapse.layout(proj.conn, per_element, values, dt))
-        fixed.update({(name, k): values[k] for k in values.read if k in dict(values)})
-    return Simulator(net, dt, solver, remat, layouts, fixed)

@@ -64,21 +64,18 @@ def data_init(sim: Simulator, params: dict, x: Any, std: float) -> dict:
 
 def _current_moments(sim: Simulator, params: dict, x: Any, proj: str):
     """Mean and standard deviation over samples and steps of the synaptic current
-    of `proj` per postsynaptic cell (nA), from the engine's observations."""
+    of `proj` per postsynaptic cell (nA), from the engine's observations (a
+    `StepHook` keeps each step's current)."""
+    n_steps = x.shape[1]
 
     def init(prepared, state):
         del prepared
-        zeros = jnp.zeros_like(state[sim.net.projections[proj].post]["v"])
-        return zeros, zeros
+        post_v = state[sim.net.projections[proj].post]["v"]  # (batch, n_post)
+        return jnp.zeros((n_steps, *post_v.shape), post_v.dtype)
 
     def update(carry, ctx):
-        i = ctx.obs.current[proj]
-        return carry[0] + i, carry[1] + i * i
+        return carry.at[ctx.t].set(ctx.obs.current[proj])
 
     post_v = f"{sim.net.projections[proj].post}.v"  # a small recording; the hook
     rec = sim.run(params, {"in": x}, record=[post_v], hook=StepHook(init, update))
-    total, total_sq = rec.hook_state  # summed over steps, (batch, n_post)
-    n = x.shape[0] * x.shape[1]
-    mean = jnp.sum(total, axis=0) / n
-    var = jnp.sum(total_sq, axis=0) / n - mean * mean
-    return mean, jnp.sqrt(jnp.maximum(var, 0.0))
+    return jnp.mean(rec.hook_state, axis=(0, 1)), jnp.std(rec.hook_state, axis=(0, 1))
