@@ -171,6 +171,7 @@ KILLED_RUN = textwrap.dedent(
     import neurosim
     fit_module = sys.modules["neurosim.train.fit"]  # the module, not the function
     from neurosim import io
+    from neurosim.io._archive import _atomic_write
     sys.path.insert(0, {tests!r})
     import test_checkpoint as t
 
@@ -182,7 +183,7 @@ KILLED_RUN = textwrap.dedent(
             f.flush()
             print("writing", flush=True)
             time.sleep(600)
-        io._atomic_write(path, half)
+        _atomic_write(path, half)
 
     fit_module.save_checkpoint = save_then_hang
     t._fit({ckpt!r}, epochs=4)

@@ -62,12 +62,16 @@ def test_blank_image_check_rejects_an_empty_figure(tmp_path):
 
 
 def test_plot_imports_no_other_neurosim_module():
-    tree = ast.parse(Path(plot.__file__).read_text())
-    names = [
-        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
-    ]
-    names += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
-    assert names and not [m for m in names if m.startswith("neurosim")]
+    files = sorted(Path(plot.__file__).parent.glob("*.py"))
+    assert len(files) > 1  # the package and its modules
+    for file in files:
+        tree = ast.parse(file.read_text())
+        nodes = list(ast.walk(tree))
+        names = [a.name for n in nodes if isinstance(n, ast.Import) for a in n.names]
+        names += [n.module or "" for n in nodes if isinstance(n, ast.ImportFrom)]
+        outside = [n for n in nodes if isinstance(n, ast.ImportFrom) and n.level > 1]
+        assert names and not [m for m in names if m.startswith("neurosim")], file
+        assert not outside, file  # relative imports stay inside neurosim.plot
 
 
 # voltage traces ---------------------------------------------------------------
