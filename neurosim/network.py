@@ -16,20 +16,31 @@ Examples:
 from __future__ import annotations
 
 import copy
-import difflib
-import math
-import numbers
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
-from .mechanisms.base import Channel, Connectivity, Synapse
+from .connectivity import AllToAll, EdgeList, OneToOne, Random
+from .connectivity import as_connectivity as as_connectivity
+from .elements import (
+    POPULATION_PARAMS,
+    Population,
+    Projection,
+    check_cells,
+    check_defaults,
+    check_value,
+)
+from .elements import POSITIVE_PARAMS as POSITIVE_PARAMS
+from .elements import Insertion as Insertion
+from .elements import positive_keys as positive_keys
+from .mechanisms.base import Channel, Connectivity
 from .mechanisms.jaxley import as_channel, as_synapse
 from .transforms import Transform, as_transform
+from .values import Initializer as Initializer
+from .values import as_float as as_float
+from .values import normal, uniform, unknown
+from .values import step_current as step_current
 
 __all__ = [
     "AllToAll",
@@ -41,231 +52,7 @@ __all__ = [
     "uniform",
 ]
 
-# Geometry and membrane parameters of every population (jaxley's names and defaults).
-POPULATION_PARAMS = {"capacitance": 1.0, "length": 10.0, "radius": 1.0}
-POSITIVE_PARAMS = ("capacitance", "length", "radius")
 
-
-def positive_keys(el: Any) -> set[str]:
-    """The parameters of a population or projection that must be > 0: the
-    geometry, and what its mechanisms declare in `positive_params`."""
-    if isinstance(el, Population):
-        keys = set(POSITIVE_PARAMS)
-        for ch in el.channels:
-            keys.update(ch.positive_params)
-        return keys
-    return set(el.synapse.positive_params)
-
-
-def check_defaults(mech: Any, params: dict) -> None:
-    """A mechanism's own defaults obey its `positive_params`."""
-    for key in mech.positive_params:
-        value = params.get(key)
-        if isinstance(value, numbers.Real) and not value > 0:
-            raise ValueError(
-                f"{type(mech).__name__}: {key} must be positive, got {value!r}."
-            )
-
-
-def unknown(
-    kind: str, name: str, options: Sequence[str], where: str = ""
-) -> ValueError:
-    """A ValueError for an unknown name, with the closest valid ones."""
-    same_case = [o for o in options if str(o).lower() == str(name).lower()]
-    close = same_case or difflib.get_close_matches(name, list(options), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else "."
-    return ValueError(f"{where}unknown {kind} {name!r}{hint} Valid: {sorted(options)}.")
-
-
-# --------------------------------------------------------------------------- connectivity
-@dataclass(frozen=True)
-class AllToAll:
-    """Every presynaptic neuron onto every postsynaptic one; edges pre-major."""
-
-    dense = True
-
-    def edges(self, n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
-        pre, post = np.divmod(np.arange(n_pre * n_post), n_post)
-        return pre.astype(np.int32), post.astype(np.int32)
-
-
-@dataclass(frozen=True)
-class OneToOne:
-    """Neuron `i` onto neuron `i`; both populations must have the same size."""
-
-    dense = False
-
-    def edges(self, n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
-        if n_pre != n_post:
-            raise ValueError(
-                f"connectivity: one_to_one needs equal sizes, got {n_pre} -> {n_post}."
-            )
-        idx = np.arange(n_pre, dtype=np.int32)
-        return idx, idx.copy()
-
-
-@dataclass(frozen=True)
-class Random:
-    """Each pair connected independently with probability `p` (seeded numpy draw)."""
-
-    p: float
-    seed: int = 0
-    dense = False
-
-    def __post_init__(self):
-        p = self.p
-        if isinstance(p, bool) or not (isinstance(p, numbers.Real) and 0.0 <= p <= 1.0):
-            raise ValueError(f"p: expected a probability in [0, 1], got {self.p!r}.")
-
-    def edges(self, n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
-        mask = np.random.default_rng(self.seed).random((n_pre, n_post)) < self.p
-        pre, post = np.nonzero(mask)
-        return pre.astype(np.int32), post.astype(np.int32)
-
-
-@dataclass(frozen=True, eq=False)
-class EdgeList:
-    """An explicit list of edges `pre[k] -> post[k]` (indices within populations)."""
-
-    pre: Any
-    post: Any
-    dense = False
-
-    def edges(self, n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
-        pre, post = np.asarray(self.pre), np.asarray(self.post)
-        if pre.ndim != 1 or pre.shape != post.shape:
-            raise ValueError(
-                f"edges: pre and post must be 1-D of equal length, got shapes "
-                f"{pre.shape} and {post.shape}."
-            )
-        if not (np.issubdtype(pre.dtype, np.integer) or pre.size == 0):
-            raise TypeError(f"edges: indices must be integers, got {pre.dtype}.")
-        for arr, n, side in ((pre, n_pre, "pre"), (post, n_post, "post")):
-            if arr.size and (arr.min() < 0 or arr.max() >= n):
-                raise ValueError(
-                    f"edges: {side} indices must lie in [0, {n}), got "
-                    f"[{arr.min()}, {arr.max()}]."
-                )
-        return pre.astype(np.int32), post.astype(np.int32)
-
-
-_CONNECTIVITY = {"all_to_all": AllToAll, "one_to_one": OneToOne}
-
-
-def as_connectivity(conn: Any) -> Any:
-    if isinstance(conn, type):
-        raise TypeError(
-            f"connectivity: got the class {conn.__name__}; pass an instance, such "
-            "as 'all_to_all', 'one_to_one', Random(p, seed) or EdgeList(pre, post)."
-        )
-    if isinstance(conn, str):
-        if conn not in _CONNECTIVITY:
-            raise unknown("connectivity", conn, list(_CONNECTIVITY), "connectivity: ")
-        return _CONNECTIVITY[conn]()
-    if not hasattr(conn, "edges"):
-        raise TypeError(
-            "connectivity: expected 'all_to_all', 'one_to_one', Random(p, seed) or "
-            f"EdgeList(pre, post), got {conn!r}."
-        )
-    return conn
-
-
-# --------------------------------------------------------------------------- initialisers
-@dataclass(frozen=True)
-class Initializer:
-    """A random initial value drawn in `Simulator.init_params(key)`."""
-
-    kind: str
-    a: float
-    b: float
-
-    def __call__(self, key: jax.Array, shape: tuple[int, ...], dtype: Any) -> jax.Array:
-        if self.kind == "normal":
-            return self.a + jax.random.normal(key, shape, dtype) * self.b
-        return jax.random.uniform(key, shape, dtype, minval=self.a, maxval=self.b)
-
-
-def normal(mean: float = 0.0, std: float = 1.0) -> Initializer:
-    """Per-element values `mean + std * N(0, 1)`."""
-    return Initializer("normal", mean, std)
-
-
-def uniform(low: float = 0.0, high: float = 1.0) -> Initializer:
-    """Per-element values `U(low, high)`."""
-    return Initializer("uniform", low, high)
-
-
-# --------------------------------------------------------------------------- elements
-@dataclass(frozen=True, eq=False)
-class Insertion:
-    """A channel inserted in a population: on every cell (`cells is None`) or on
-    the listed cells. Its per-element parameters and states hold one value per
-    carrying cell, in the order of `cells`."""
-
-    channel: Channel
-    cells: np.ndarray | None = None
-
-    def size(self, n: int) -> int:
-        return n if self.cells is None else int(self.cells.size)
-
-
-@dataclass
-class Population:
-    """`n` cells of `n_comp` compartments each (a point neuron: one). Channel
-    parameters and states are laid out per carrying cell (see `Insertion`);
-    `v` and the geometry per cell."""
-
-    name: str
-    n: int
-    insertions: tuple = ()
-    params: dict = field(default_factory=dict)
-    states: dict = field(default_factory=dict)
-    sizes: dict = field(default_factory=dict)  # key -> number of elements
-    n_comp: int = 1
-
-    @property
-    def channels(self) -> tuple:
-        return tuple(ins.channel for ins in self.insertions)
-
-    @property
-    def spiking(self) -> Insertion | None:
-        """The insertion whose channel emits the population's spikes, if any."""
-        return next((i for i in self.insertions if i.channel.emits_spikes), None)
-
-    @property
-    def input_channel(self) -> Insertion | None:
-        """The insertion that takes `run`'s input as its drive, if any."""
-        return next((i for i in self.insertions if i.channel.takes_input), None)
-
-
-@dataclass
-class Projection:
-    name: str
-    pre: str
-    post: str
-    synapse: Synapse
-    conn: Connectivity
-    params: dict = field(default_factory=dict)
-    states: dict = field(default_factory=dict)
-
-    @property
-    def n(self) -> int:
-        return self.conn.n_edges
-
-    @property
-    def pre_idx(self) -> np.ndarray:
-        return self.conn.pre_idx
-
-    @property
-    def post_idx(self) -> np.ndarray:
-        return self.conn.post_idx
-
-    @property
-    def dense(self) -> bool:
-        return self.conn.all_to_all
-
-
-# --------------------------------------------------------------------------- network
 class Network:
     """Description of a circuit of point compartments joined by synapses.
 
@@ -351,22 +138,7 @@ class Network:
         pop = self.populations.get(target)
         if pop is None:
             raise unknown("population", target, self.populations, "target: ")
-        idx = None
-        if cells is not None:
-            idx = np.asarray(cells)
-            if (
-                idx.ndim != 1
-                or idx.size == 0
-                or not np.issubdtype(idx.dtype, np.integer)
-            ):
-                raise ValueError(
-                    f"cells: expected a non-empty list of cell indices, got {cells!r}."
-                )
-            if idx.min() < 0 or idx.max() >= pop.n or np.unique(idx).size != idx.size:
-                raise ValueError(
-                    f"cells: expected distinct indices in [0, {pop.n}), got {cells!r}."
-                )
-            idx = idx.astype(np.int32)
+        idx = None if cells is None else check_cells(cells, pop.n)
         self._insert(pop, as_channel(channel), idx)
 
     def _insert(self, pop: Population, ch: Channel, cells: np.ndarray | None) -> None:
@@ -497,7 +269,7 @@ class Network:
             raise unknown(
                 "parameter or state", key, [*el.params, *el.states], f"{target}: "
             )
-        store[key] = self._check_value(el, target, key, value)
+        store[key] = check_value(el, target, key, value, self.shape(target, key))
 
     def get(self, target: str, key: str) -> Any:
         """The value set for `key` (parameter or initial state) of `target`."""
@@ -509,33 +281,6 @@ class Network:
         raise unknown(
             "parameter or state", key, [*el.params, *el.states], f"{target}: "
         )
-
-    def _check_value(self, el, target: str, key: str, value: Any) -> Any:
-        if callable(value) and not isinstance(value, type):
-            return value  # an initialiser, called (and checked) in init_params
-        if isinstance(value, type):
-            raise TypeError(
-                f"{target}.{key}: expected a number, an array or an initialiser, got "
-                f"the class {value.__name__}."
-            )
-        arr = np.asarray(value)
-        if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(
-            arr.dtype, np.complexfloating
-        ):
-            raise TypeError(f"{target}.{key}: expected real numbers, got {arr.dtype}.")
-        shape = self.shape(target, key)
-        if len(shape) == 2 and arr.shape == (el.n,):
-            arr = arr.reshape(shape)  # a flat pre-major vector of an all-to-all
-        if arr.shape not in ((), shape):
-            raise ValueError(
-                f"{target}.{key}: expected a scalar or shape {shape}, got shape "
-                f"{arr.shape}."
-            )
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"{target}.{key}: values must be finite, got {value!r}.")
-        if key in positive_keys(el) and np.any(arr <= 0):
-            raise ValueError(f"{target}.{key}: must be positive, got {value!r}.")
-        return float(arr) if arr.ndim == 0 else arr.astype(float)
 
     def make_trainable(
         self,
@@ -649,25 +394,3 @@ class Network:
         pops = ", ".join(f"{k}({p.n})" for k, p in self.populations.items())
         projs = ", ".join(f"{k}[{p.n}]" for k, p in self.projections.items())
         return f"Network(populations: {pops}; projections: {projs})"
-
-
-def step_current(
-    i_delay: float, i_dur: float, i_amp: float, dt: float, t_max: float
-) -> np.ndarray:
-    """A current step (nA): `i_amp` from `i_delay` for `i_dur` ms, else 0.
-
-    One sample per step that `run(..., t_max=t_max)` takes, `int(t_max // dt + 1)`,
-    with jaxley's window `[int(i_delay / dt), int((i_delay + i_dur) / dt))`
-    (jaxley's `step_current` has one more sample, which its `integrate` drops).
-    """
-    for nm, val in (("dt", dt), ("t_max", t_max)):
-        if not (isinstance(val, (int, float)) and math.isfinite(val) and val > 0):
-            raise ValueError(f"{nm}: expected a positive number, got {val!r}.")
-    current = np.zeros(int(t_max // dt + 1))
-    current[int(i_delay / dt) : int((i_delay + i_dur) / dt)] = i_amp
-    return current
-
-
-def as_float(x: Any) -> jax.Array:
-    """`x` as JAX's default float type (float32, or float64 with x64 enabled)."""
-    return jnp.asarray(x, dtype=jnp.result_type(float))

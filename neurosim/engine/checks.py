@@ -12,7 +12,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..network import Network, as_float, positive_keys, unknown
+from ..elements import positive_keys
+from ..network import Network
+from ..values import as_float, unknown
 
 __all__ = [
     "check_finite",

@@ -231,3 +231,20 @@ def diverging(loss: float, first: float) -> bool:
 def all_finite(tree: Any) -> Any:
     """Per-leaf finiteness (one boolean per leaf) of a pytree of arrays."""
     return jax.tree_util.tree_map(lambda a: jnp.all(jnp.isfinite(a)), tree)
+
+
+def check_validation(validation: Any) -> tuple | None:
+    """`None`, or a pair `(x_val, y_val)` checked as `check_data` checks."""
+    if validation is None:
+        return None
+    if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+        raise TypeError(
+            "validation: expected a pair (x_val, y_val), got "
+            f"{type(validation).__name__}"
+            + (
+                f" of length {len(validation)}."
+                if hasattr(validation, "__len__")
+                else "."
+            )
+        )
+    return check_data(*validation, "validation")

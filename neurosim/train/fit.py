@@ -5,11 +5,12 @@
                     optimizer=optax.adam(1e-3), epochs=10, batch_size=64)
     result.params, result.history["loss"], result.history["val_accuracy"]
 
-`train_step(theta, opt_state, frozen, x, y, apply)` is pure and jitted; `fit`
-is the loop around it: shuffled mini-batches (by `seed`), an optional
-validation set or split with early stopping, a tqdm progress bar, a per-epoch
-history, and atomic, resumable, pickle-free checkpoints. The same seed gives the
-same history on the CPU.
+`train_step(theta, opt_state, frozen, x, y, apply)` (`neurosim.train.step`) is
+pure and jitted; `fit` is the loop around it: shuffled mini-batches (by
+`seed`), an optional validation set or split with early stopping, a tqdm
+progress bar, a per-epoch history, and atomic, resumable, pickle-free
+checkpoints (`neurosim.train.resume` says what is saved and checked). The same
+seed gives the same history on the CPU.
 
 Every step checks the loss, the gradients and the updated parameters for NaN
 and infinities in one compiled reduction; an update that is not finite is not
@@ -19,14 +20,13 @@ with `on_nonfinite="skip"`, skips that batch and counts it.
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -36,16 +36,16 @@ from tqdm.auto import tqdm
 
 from ..datasets._common import check_positive_int, check_seed
 from ..engine import Simulator
-from ..io import (
-    CheckpointError,
-    checkpoint_meta,
-    data_fingerprint,
-    load_checkpoint,
-    save_checkpoint,
-)
+from ..io import data_fingerprint, save_checkpoint
 from ..mechanisms.jaxley import standard_promotion
 from . import _inputs as checks
+from .evaluate import DEFAULT_OBJECTIVE as DEFAULT_OBJECTIVE
+from .evaluate import evaluate, evaluate_batched
 from .objective import Objective
+from .resume import CHECKPOINT_NAME, HISTORY, expected_meta, resume_from, saved_state
+from .resume import LEGACY_CHECKPOINT_NAME as LEGACY_CHECKPOINT_NAME
+from .step import StepResult, cached_train_step, flat_view, leaf_names, shaped_view
+from .step import make_train_step as make_train_step
 from .trainable import count_trainable, get_trainable, set_trainable
 
 __all__ = [
@@ -56,20 +56,6 @@ __all__ = [
     "fit",
     "make_train_step",
 ]
-
-CHECKPOINT_NAME = "checkpoint.npz"
-LEGACY_CHECKPOINT_NAME = "checkpoint.pkl"  # pickles from before format 2: refused
-DEFAULT_OBJECTIVE = Objective()
-# Per-epoch history entries and their types (`val_*` only with validation).
-HISTORY = {
-    "loss": float,
-    "accuracy": float,
-    "seconds": float,
-    "skipped": int,
-    "diverged": bool,
-    "val_loss": float,
-    "val_accuracy": float,
-}
 
 
 class NonFiniteError(FloatingPointError):
@@ -110,241 +96,6 @@ class FitResult:
     best_epoch: int
 
 
-class StepResult(NamedTuple):
-    """What `train_step` returns.
-
-    Attributes:
-        theta: the trainable parameters, updated, or unchanged when `finite`
-            or `apply` is False.
-        opt_state: the optimiser state, updated or unchanged as `theta`.
-        loss: the batch's loss, before the update.
-        accuracy: the batch's accuracy, before the update.
-        finite: scalar bool: loss, gradients and updated parameters are all finite.
-        finite_leaves: `{"loss": bool, "grads": tree, "params": tree}`, one
-            bool per leaf, for naming the culprits.
-    """
-
-    theta: Any
-    opt_state: Any
-    loss: Any
-    accuracy: Any
-    finite: Any
-    finite_leaves: Any
-
-
-def flat_view(theta: dict) -> dict:
-    """The optimiser's view of `theta`: every leaf as a vector (a weight matrix
-    pre-major), so optimiser states and the update arithmetic do not depend on
-    how a parameter is laid out in `params`."""
-    return jax.tree_util.tree_map(lambda v: jnp.reshape(v, (-1,)), theta)
-
-
-def shaped_view(sim: Simulator, theta: dict) -> dict:
-    """`theta` from `flat_view` back in the shapes of `params`."""
-    out: dict = {}
-    for (target, key), (per_element, _) in sim.net.trainable.items():
-        shape = sim.net.shape(target, key) if per_element else None
-        v = theta[target][key]
-        if shape is None:
-            shape = () if jnp.size(v) == 1 else sim.net.shape(target, key)
-        out.setdefault(target, {})[key] = jnp.reshape(v, shape)
-    return out
-
-
-def _loss_fn(sim, objective, input_name, t_max, regularizer):
-    def loss_fn(theta, frozen, x, y):
-        params = set_trainable(sim, frozen, shaped_view(sim, theta))
-        rec = sim.run(
-            params,
-            {input_name: x},
-            t_max=t_max,
-            record=_records(objective, regularizer),
-        )
-        loss, acc = objective(rec, y)
-        if regularizer is not None:
-            loss = loss + regularizer(params, rec)
-        return loss, acc
-
-    return loss_fn
-
-
-def _records(objective, regularizer):
-    extra = list(getattr(regularizer, "records", ()))
-    return [objective.record, *[r for r in extra if r != objective.record]]
-
-
-def make_train_step(
-    sim: Simulator,
-    optimizer: optax.GradientTransformation,
-    objective: Objective,
-    *,
-    input: str = "in",
-    t_max: float | None = None,
-    regularizer: Callable | None = None,
-) -> Callable[..., StepResult]:
-    """The pure, jitted `train_step(theta, opt_state, frozen, x, y, apply=True)`.
-
-    The update is applied only where `apply` is true and the loss, every
-    gradient and every updated parameter are finite (one fused reduction, no
-    host round trip); otherwise `theta` and `opt_state` come back unchanged.
-
-    Returns:
-        `train_step` returning a `StepResult`.
-    """
-    loss_fn = _loss_fn(sim, objective, input, t_max, regularizer)
-
-    @jax.jit
-    def train_step(theta, opt_state, frozen, x, y, apply=True):
-        (loss, acc), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-            theta, frozen, x, y
-        )
-        with standard_promotion():  # optax's code needs standard promotion
-            updates, new_opt_state = optimizer.update(grads, opt_state, theta)
-            new_theta = optax.apply_updates(theta, updates)
-        leaves = {
-            "loss": jnp.isfinite(loss),
-            "grads": checks.all_finite(grads),
-            "params": checks.all_finite(new_theta),
-        }
-        finite = jnp.all(jnp.stack(jax.tree_util.tree_leaves(leaves)))
-        keep = jnp.logical_and(finite, apply)
-
-        def choose(new, old):
-            return jax.tree_util.tree_map(lambda n, o: jnp.where(keep, n, o), new, old)
-
-        return StepResult(
-            choose(new_theta, theta),
-            choose(new_opt_state, opt_state),
-            loss,
-            acc,
-            finite,
-            leaves,
-        )
-
-    return train_step
-
-
-@functools.lru_cache(maxsize=16)
-def _cached_train_step(sim, optimizer, objective, input, t_max, regularizer):
-    """One compiled step per (simulator, optimizer, objective, ...): a second
-    `fit` with the same objects, such as a resume, does not compile again."""
-    return make_train_step(
-        sim, optimizer, objective, input=input, t_max=t_max, regularizer=regularizer
-    )
-
-
-def evaluate(
-    sim: Simulator,
-    params: dict,
-    x: Any,
-    y: Any,
-    *,
-    input: str = "in",
-    objective: Objective | str | None = None,
-    batch_size: int = 256,
-    t_max: float | None = None,
-) -> dict[str, Any]:
-    """Mean loss and accuracy over `(x, y)` in batches, and the predictions.
-
-    Args:
-        sim: a compiled network.
-        params: its parameters.
-        x: inputs `(samples, time, n_input)`.
-        y: integer labels `(samples,)` (or `(samples, time)` for `per_step`)
-            in `[0, n_classes)`.
-        input: the input population.
-        objective: an `Objective` or loss name (default `max_voltage`).
-        batch_size: samples per batch, a positive integer (a last partial
-            batch is evaluated too).
-        t_max: duration of each run in ms; default: the length of the inputs.
-
-    Returns:
-        `{"loss": float, "accuracy": float, "predictions": array}`.
-
-    Raises:
-        TypeError: an argument of the wrong type, named in the message.
-        ValueError: a bad argument value, named in the message.
-    """
-    objective = DEFAULT_OBJECTIVE if objective is None else objective
-    objective = checks.check_objective(objective)
-    batch_size = check_positive_int("batch_size", batch_size)
-    x, y = checks.check_data(x, y, "x, y")
-    kw = dict(input=input, objective=objective, t_max=t_max)
-    checks.check_labels(sim, params, x, y, name="y", **kw)
-    return _evaluate(sim, params, x, y, batch_size=batch_size, **kw)
-
-
-def _evaluate(sim, params, x, y, *, input, objective, batch_size, t_max):
-    batch_eval = _batch_eval(sim, objective, input, t_max)
-    n = len(x)
-    tot_loss = tot_acc = 0.0
-    preds = []
-    for start in range(0, n, batch_size):
-        xb, yb = (
-            jnp.asarray(x[start : start + batch_size]),
-            jnp.asarray(y[start : start + batch_size]),
-        )
-        loss, acc, pred = batch_eval(params, xb, yb)
-        tot_loss += float(loss) * len(xb)
-        tot_acc += float(acc) * len(xb)
-        preds.append(np.asarray(pred))
-    return {
-        "loss": tot_loss / n,
-        "accuracy": tot_acc / n,
-        "predictions": np.concatenate(preds),
-    }
-
-
-@functools.lru_cache(maxsize=32)
-def _batch_eval(sim: Simulator, objective: Objective, input: str, t_max: float | None):
-    """One compiled evaluation per (simulator, objective, input, t_max)."""
-
-    @jax.jit
-    def batch_eval(p, xb, yb):
-        rec = sim.run(p, {input: xb}, t_max=t_max, record=[objective.record])
-        loss, acc = objective(rec, yb)
-        return loss, acc, objective.predict(rec)
-
-    return batch_eval
-
-
-def _objective_json(objective: Objective) -> dict:
-    steps = objective.eval_steps
-    return {
-        "loss": objective.loss,
-        "trace": objective.record,
-        "label_smoothing": float(objective.label_smoothing),
-        "eval_steps": None if steps is None else np.asarray(steps).tolist(),
-        "mask_loss": bool(objective.mask_loss),
-    }
-
-
-def _history_arrays(history: dict[str, list]) -> dict[str, np.ndarray]:
-    return {k: np.asarray(v, dtype=HISTORY[k]) for k, v in history.items()}
-
-
-def _resume(ckpt: Path, template: dict, expect: dict, rng) -> tuple[dict, int]:
-    """The saved state (checked against this run) and the next epoch."""
-    meta = checkpoint_meta(ckpt)
-    epoch = meta.get("epoch")
-    if not isinstance(epoch, int) or epoch < 0:
-        raise CheckpointError(f"{ckpt}: epoch {epoch!r} in its metadata is invalid.")
-    n = epoch + 1
-    template = dict(
-        template,
-        history={k: np.zeros(n, dtype=HISTORY[k]) for k in template["history"]},
-    )
-    saved = load_checkpoint(ckpt, like=template, expect=expect)
-    try:
-        rng.bit_generator.state = meta["rng"]
-    except (KeyError, TypeError, ValueError) as err:
-        raise CheckpointError(
-            f"{ckpt}: the saved RNG state is invalid ({err})."
-        ) from err
-    saved["history"] = {k: v.tolist() for k, v in saved["history"].items()}
-    return saved, n
-
-
 def _nonfinite_message(epoch, batch, names, ckpt) -> str:
     where = (
         f"the last good checkpoint, {str(ckpt)!r}, is unchanged"
@@ -358,17 +109,6 @@ def _nonfinite_message(epoch, batch, names, ckpt) -> str:
         "learning rate, clip gradients (optax.clip_by_global_norm), check the "
         "inputs, or pass on_nonfinite='skip'."
     )
-
-
-def _leaf_names(leaves: dict) -> list[str]:
-    names = [] if bool(leaves["loss"]) else ["loss"]
-    for part in ("grads", "params"):
-        flat = jax.tree_util.tree_flatten_with_path(leaves[part])[0]
-        for path, ok in flat:
-            if not bool(ok):
-                keys = "/".join(str(getattr(k, "key", k)) for k in path)
-                names.append(f"{part}/{keys}")
-    return names
 
 
 def fit(
@@ -468,18 +208,7 @@ def fit(
     )
     config = checks.check_config(config)
     x, y = checks.check_data(x, y, "x, y")
-    if validation is not None:
-        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
-            raise TypeError(
-                "validation: expected a pair (x_val, y_val), got "
-                f"{type(validation).__name__}"
-                + (
-                    f" of length {len(validation)}."
-                    if hasattr(validation, "__len__")
-                    else "."
-                )
-            )
-        validation = checks.check_data(*validation, "validation")
+    validation = checks.check_validation(validation)
     kw = dict(input=input, objective=objective, t_max=t_max)
     checks.check_labels(sim, params, x, y, name="y", **kw)
     if validation is not None:
@@ -518,43 +247,24 @@ def fit(
         history.update(val_loss=[], val_accuracy=[])
     start_epoch, best = 0, (math.inf, 0, theta)
     ckpt = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir else None
-    expect = {
-        "seed": seed,
-        "data_fingerprint": fingerprint,
-        "training": {
-            "objective": _objective_json(objective),
-            "batch_size": batch_size,
-            "validation_split": validation_split,
-            "max_batches": max_batches,
-            "input": input,
-            "t_max": t_max,
-            "regularizer": regularizer is not None,
-        },
-        "config": config,
-    }
+    expect = expected_meta(
+        seed=seed,
+        fingerprint=fingerprint,
+        objective=objective,
+        batch_size=batch_size,
+        validation_split=validation_split,
+        max_batches=max_batches,
+        input=input,
+        t_max=t_max,
+        regularizer=regularizer is not None,
+        config=config,
+    )
     if ckpt is not None and resume:
-        legacy = ckpt.with_name(LEGACY_CHECKPOINT_NAME)
-        if not ckpt.exists() and legacy.exists():
-            load_checkpoint(legacy)  # raises: a pickle is refused, never opened
-        if ckpt.exists():
-            template = {
-                "theta": theta,
-                "opt_state": opt_state,
-                "history": history,
-                "best_loss": 0.0,
-                "best_epoch": 0,
-                "best_theta": theta,
-            }
-            saved, start_epoch = _resume(ckpt, template, expect, rng)
-            theta, opt_state = saved["theta"], saved["opt_state"]
-            history = saved["history"]
-            best = (saved["best_loss"], saved["best_epoch"], saved["best_theta"])
+        saved = resume_from(ckpt, theta, opt_state, history, expect, rng)
+        if saved is not None:
+            theta, opt_state, history, best, start_epoch = saved
 
-    step_key = (sim, optimizer, objective, input, t_max, regularizer)
-    try:
-        train_step = _cached_train_step(*step_key)
-    except TypeError:  # something unhashable (a regularizer object): no cache
-        train_step = _cached_train_step.__wrapped__(*step_key)
+    train_step = cached_train_step(sim, optimizer, objective, input, t_max, regularizer)
     always = jnp.asarray(True)
     bar = tqdm(
         range(start_epoch, epochs),
@@ -585,7 +295,7 @@ def fit(
         )
         if not finite.all() and on_nonfinite == "raise":
             b = int(np.argmin(finite))
-            names = _leaf_names(jax.device_get(steps[b].finite_leaves))
+            names = leaf_names(jax.device_get(steps[b].finite_leaves))
             raise NonFiniteError(
                 _nonfinite_message(epoch, b, names, ckpt),
                 epoch=epoch,
@@ -611,7 +321,7 @@ def fit(
         history["diverged"].append(diverged)
         monitor = loss
         if validation is not None:
-            ev = _evaluate(
+            ev = evaluate_batched(
                 sim,
                 set_trainable(sim, frozen, shaped_view(sim, theta)),
                 *validation,
@@ -634,14 +344,7 @@ def fit(
         if ckpt is not None:
             save_checkpoint(
                 ckpt,
-                {
-                    "theta": theta,
-                    "opt_state": opt_state,
-                    "history": _history_arrays(history),
-                    "best_loss": float(best[0]),
-                    "best_epoch": int(best[1]),
-                    "best_theta": best[2],
-                },
+                saved_state(theta, opt_state, history, best),
                 meta=dict(expect, epoch=epoch, rng=rng.bit_generator.state),
             )
         if patience is not None and epoch - best[1] >= patience:

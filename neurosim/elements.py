@@ -1,0 +1,158 @@
+"""What a `Network` holds: populations (with their channel insertions) and
+projections, and the checks on the values they take."""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .mechanisms.base import Channel, Connectivity, Synapse
+
+__all__ = ["Insertion", "Population", "Projection"]
+
+# Geometry and membrane parameters of every population (jaxley's names and defaults).
+POPULATION_PARAMS = {"capacitance": 1.0, "length": 10.0, "radius": 1.0}
+POSITIVE_PARAMS = ("capacitance", "length", "radius")
+
+
+def positive_keys(el: Any) -> set[str]:
+    """The parameters of a population or projection that must be > 0: the
+    geometry, and what its mechanisms declare in `positive_params`."""
+    if isinstance(el, Population):
+        keys = set(POSITIVE_PARAMS)
+        for ch in el.channels:
+            keys.update(ch.positive_params)
+        return keys
+    return set(el.synapse.positive_params)
+
+
+def check_defaults(mech: Any, params: dict) -> None:
+    """A mechanism's own defaults obey its `positive_params`."""
+    for key in mech.positive_params:
+        value = params.get(key)
+        if isinstance(value, numbers.Real) and not value > 0:
+            raise ValueError(
+                f"{type(mech).__name__}: {key} must be positive, got {value!r}."
+            )
+
+
+@dataclass(frozen=True, eq=False)
+class Insertion:
+    """A channel inserted in a population: on every cell (`cells is None`) or on
+    the listed cells. Its per-element parameters and states hold one value per
+    carrying cell, in the order of `cells`."""
+
+    channel: Channel
+    cells: np.ndarray | None = None
+
+    def size(self, n: int) -> int:
+        return n if self.cells is None else int(self.cells.size)
+
+
+@dataclass
+class Population:
+    """`n` cells of `n_comp` compartments each (a point neuron: one). Channel
+    parameters and states are laid out per carrying cell (see `Insertion`);
+    `v` and the geometry per cell."""
+
+    name: str
+    n: int
+    insertions: tuple = ()
+    params: dict = field(default_factory=dict)
+    states: dict = field(default_factory=dict)
+    sizes: dict = field(default_factory=dict)  # key -> number of elements
+    n_comp: int = 1
+
+    @property
+    def channels(self) -> tuple:
+        return tuple(ins.channel for ins in self.insertions)
+
+    @property
+    def spiking(self) -> Insertion | None:
+        """The insertion whose channel emits the population's spikes, if any."""
+        return next((i for i in self.insertions if i.channel.emits_spikes), None)
+
+    @property
+    def input_channel(self) -> Insertion | None:
+        """The insertion that takes `run`'s input as its drive, if any."""
+        return next((i for i in self.insertions if i.channel.takes_input), None)
+
+
+@dataclass
+class Projection:
+    name: str
+    pre: str
+    post: str
+    synapse: Synapse
+    conn: Connectivity
+    params: dict = field(default_factory=dict)
+    states: dict = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return self.conn.n_edges
+
+    @property
+    def pre_idx(self) -> np.ndarray:
+        return self.conn.pre_idx
+
+    @property
+    def post_idx(self) -> np.ndarray:
+        return self.conn.post_idx
+
+    @property
+    def dense(self) -> bool:
+        return self.conn.all_to_all
+
+
+def check_cells(cells: Any, n: int) -> np.ndarray:
+    """`cells` as distinct int32 indices of a population of `n` cells."""
+    idx = np.asarray(cells)
+    if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
+        raise ValueError(
+            f"cells: expected a non-empty list of cell indices, got {cells!r}."
+        )
+    if idx.min() < 0 or idx.max() >= n or np.unique(idx).size != idx.size:
+        raise ValueError(
+            f"cells: expected distinct indices in [0, {n}), got {cells!r}."
+        )
+    return idx.astype(np.int32)
+
+
+def check_value(
+    el: Population | Projection,
+    target: str,
+    key: str,
+    value: Any,
+    shape: tuple[int, ...],
+) -> Any:
+    """`value` for `key` of `el` (`target`), checked: an initialiser as given,
+    else a finite real scalar (a float) or an array of `shape` (float); a flat
+    pre-major vector of an all-to-all projection is reshaped to its matrix."""
+    if callable(value) and not isinstance(value, type):
+        return value  # an initialiser, called (and checked) in init_params
+    if isinstance(value, type):
+        raise TypeError(
+            f"{target}.{key}: expected a number, an array or an initialiser, got "
+            f"the class {value.__name__}."
+        )
+    arr = np.asarray(value)
+    if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(
+        arr.dtype, np.complexfloating
+    ):
+        raise TypeError(f"{target}.{key}: expected real numbers, got {arr.dtype}.")
+    if len(shape) == 2 and arr.shape == (el.n,):
+        arr = arr.reshape(shape)  # a flat pre-major vector of an all-to-all
+    if arr.shape not in ((), shape):
+        raise ValueError(
+            f"{target}.{key}: expected a scalar or shape {shape}, got shape "
+            f"{arr.shape}."
+        )
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{target}.{key}: values must be finite, got {value!r}.")
+    if key in positive_keys(el) and np.any(arr <= 0):
+        raise ValueError(f"{target}.{key}: must be positive, got {value!r}.")
+    return float(arr) if arr.ndim == 0 else arr.astype(float)
