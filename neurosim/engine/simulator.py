@@ -23,7 +23,7 @@ The engine calls mechanisms only through their contract
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,7 @@ from jaxtyping import Array, Float
 from ..mechanisms.base import Presynaptic
 from ..network import POPULATION_PARAMS, Insertion, Network, as_float
 from . import checks
+from ._index import _add_at, _at, _draw, _set_at
 from .scan import integrate
 from .solvers import SOLVERS
 from .types import Observations, Params, Recording, State, StepHook
@@ -43,20 +44,6 @@ __all__ = ["Simulator"]
 
 # nA / µm² -> µA / cm²
 NA_PER_UM2 = 1e5
-
-
-def _at(x: Array, cells: np.ndarray | None) -> Array:
-    return x if cells is None else x[..., cells]
-
-
-def _add_at(x: Array, cells: np.ndarray | None, y: Array) -> Array:
-    return x + y if cells is None else x.at[..., cells].add(y)
-
-
-def _set_at(x: Array, cells: np.ndarray | None, y: Array) -> Array:
-    if cells is None:
-        return jnp.broadcast_to(y, x.shape).astype(x.dtype)
-    return x.at[..., cells].set(y)
 
 
 @dataclass(frozen=True, eq=False)
@@ -417,19 +404,3 @@ class Simulator:
                 f"'{self.net.projections[target].pre}.spikes' instead."
             )
         return target, key
-
-
-def _draw(init: Callable, key: jax.Array, shape: tuple, name: str) -> Array:
-    """Call an initialiser `(key, shape, dtype) -> array` and check its result."""
-    try:
-        arr = jnp.asarray(init(key, shape, jnp.result_type(float)))
-    except Exception as err:  # a callable of another signature
-        raise TypeError(
-            f"{name}: the initialiser {init!r} failed when called as "
-            f"init(key, {shape}, dtype): {err}"
-        ) from err
-    if arr.shape != shape:
-        raise ValueError(
-            f"{name}: the initialiser returned shape {arr.shape}, expected {shape}."
-        )
-    return arr.astype(jnp.result_type(float))
