@@ -33,7 +33,8 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from ..mechanisms.base import Presynaptic
-from ..network import POPULATION_PARAMS, Insertion, Network, as_float
+from ..morphology import Morphology, areas, coupling, solve
+from ..network import POPULATION_PARAMS, Insertion, Network, Population, as_float
 from . import checks
 from .scan import integrate
 from .solvers import SOLVERS
@@ -141,7 +142,7 @@ class Simulator:
             for ins in pop.insertions:
                 ch = ins.channel
                 chs = {k: st[k] for k in ch.channel_states}
-                v = _at(st["v"], ins.cells)
+                v = _at(st["v"], ins.index)
                 new = ch.init_state(
                     chs, v, self._channel_params(params, name, ins), self.dt
                 )
@@ -164,9 +165,10 @@ class Simulator:
     def _channel_params(self, params: Params, pop: str, ins: Insertion) -> dict:
         p = params[pop]
         out = {k: p[k] for k in ins.channel.channel_params}
-        n = self.net.populations[pop].n
+        el = self.net.populations[pop]
         for k in POPULATION_PARAMS:
-            out[k] = _at(jnp.broadcast_to(as_float(p[k]), (n,)), ins.cells)
+            size = (el.n * el.n_comp,)
+            out[k] = _at(jnp.broadcast_to(as_float(p[k]), size), ins.index)
         return out
 
     # ------------------------------------------------------------------ one step
@@ -177,12 +179,19 @@ class Simulator:
         prep: dict = {}
         for name, pop in self.net.populations.items():
             p = params[name]
-            geo = {
-                k: jnp.broadcast_to(as_float(p[k]), (pop.n,)) for k in POPULATION_PARAMS
-            }
+            if pop.morphology is not None:
+                prep[name] = _prepare_cells(self.net, pop, p)
+            else:
+                geo = {
+                    k: jnp.broadcast_to(as_float(p[k]), (pop.n,))
+                    for k in POPULATION_PARAMS
+                }
+                prep[name] = {
+                    "area": 2.0 * jnp.pi * geo["radius"] * geo["length"],
+                    "capacitance": geo["capacitance"],
+                }
             prep[name] = {
-                "area": 2.0 * jnp.pi * geo["radius"] * geo["length"],
-                "capacitance": geo["capacitance"],
+                **prep[name],
                 "channels": {
                     ins.channel.name: self._channel_params(params, name, ins)
                     for ins in pop.insertions
@@ -232,12 +241,13 @@ class Simulator:
             # (1) external input: a current (nA -> µA/cm²) unless a channel takes it
             const_ext = 0.0
             if x is not None and pop.input_channel is None:
+                x = _per_comp(pop, x)
                 const_ext = x * NA_PER_UM2 / p["area"]
             # (2) channel states, all from the start-of-step voltage
             v0 = v = st["v"]
             for ins in pop.insertions:
                 ch = ins.channel
-                vs = _at(v0, ins.cells)
+                vs = _at(v0, ins.index)
                 out = ch.update(
                     {k: st[k] for k in ch.channel_states},
                     vs,
@@ -248,14 +258,16 @@ class Simulator:
                 for k, val in out.states.items():
                     st[k] = jnp.broadcast_to(val, vs.shape).astype(v0.dtype)
                 if out.v is not None:
-                    v = _set_at(v, ins.cells, out.v)
-                if out.spikes is not None:
-                    obs.spikes[name] = _set_at(
-                        jnp.zeros_like(v0), ins.cells, out.spikes
+                    v = _set_at(v, ins.index, out.v)
+                if out.spikes is not None:  # a cell's spikes: at its spike compartment
+                    obs.spikes[name] = _at(
+                        _set_at(jnp.zeros_like(v0), ins.index, out.spikes),
+                        pop.spike_index,
                     )
                 if out.surrogate_grad is not None:
-                    obs.surrogate_grad[name] = _set_at(
-                        jnp.zeros_like(v0), ins.cells, out.surrogate_grad
+                    obs.surrogate_grad[name] = _at(
+                        _set_at(jnp.zeros_like(v0), ins.index, out.surrogate_grad),
+                        pop.spike_index,
                     )
             st["v"] = mid[name] = v
             # (3) channel currents at the possibly reset voltage, linearised in v
@@ -263,7 +275,7 @@ class Simulator:
             for ins in pop.insertions:
                 ch = ins.channel
                 chs, chp = {k: st[k] for k in ch.channel_states}, p["channels"][ch.name]
-                vs = _at(v, ins.cells)
+                vs = _at(v, ins.index)
                 i0, di = jax.jvp(
                     lambda vv, ch=ch, chs=chs, chp=chp: jnp.broadcast_to(
                         ch.current(chs, vv, chp), vv.shape
@@ -271,15 +283,21 @@ class Simulator:
                     (vs,),
                     (jnp.ones_like(vs),),
                 )
-                lin_ch = _add_at(lin_ch, ins.cells, di)
-                const_ch = _add_at(const_ch, ins.cells, di * vs - i0)
+                lin_ch = _add_at(lin_ch, ins.index, di)
+                const_ch = _add_at(const_ch, ins.index, di * vs - i0)
             lin[name] = 1000.0 * lin_ch  # mA/cm² -> µA/cm²
             const[name] = const_ext + 1000.0 * const_ch
         # (4) synapse states, seeing this step's spikes; (5) synapse currents
         for name, proj in self.net.projections.items():
             syn, conn = proj.synapse, proj.conn
-            pre = Presynaptic(obs.spikes.get(proj.pre), mid[proj.pre])
-            v_post = mid[proj.post]
+            pre_pop = self.net.populations[proj.pre]
+            post_pop = self.net.populations[proj.post]
+            pre = Presynaptic(
+                obs.spikes.get(proj.pre), _at(mid[proj.pre], pre_pop.spike_index)
+            )
+            # the postsynaptic compartment of each cell (a point cell: the cell)
+            post_at = post_pop.comp_index(proj.post_comp)
+            v_post = _at(mid[proj.post], post_at)
             new[name] = {
                 **new[name],
                 **syn.step(new[name], pre, v_post, prepared[name], conn, dt),
@@ -292,23 +310,40 @@ class Simulator:
             if c is not None:
                 i_syn = i_syn - c
             obs.current[name] = i_syn
-            scale = NA_PER_UM2 / prepared[proj.post]["area"]
+            scale = NA_PER_UM2 / _at(prepared[proj.post]["area"], post_at)
             if g is not None:
-                lin[proj.post] = lin[proj.post] + g * scale
+                lin[proj.post] = _add_at(lin[proj.post], post_at, g * scale)
             if c is not None:
-                const[proj.post] = const[proj.post] + c * scale
+                const[proj.post] = _add_at(const[proj.post], post_at, c * scale)
         # (6) one voltage solve per population
-        solve = SOLVERS[self.solver]
-        for name in self.net.populations:
+        step_v = SOLVERS[self.solver]
+        for name, pop in self.net.populations.items():
             cm = prepared[name]["capacitance"]
-            new[name]["v"] = obs.v[name] = solve(
-                mid[name], lin[name] / cm, const[name] / cm, dt
-            )
+            a, b = lin[name] / cm, const[name] / cm
+            if pop.morphology is None:
+                v_new = step_v(mid[name], a, b, dt)
+            else:  # the cable: one implicit solve per cell, (n, n_comp)
+                cells = (pop.n, pop.n_comp)
+                v_new = solve(
+                    mid[name].reshape(cells),
+                    jnp.reshape(a, cells),
+                    jnp.reshape(b, cells),
+                    dt,
+                    prepared[name]["coupling"],
+                ).reshape(-1)
+            new[name]["v"] = obs.v[name] = v_new
         return new, obs
+
+    def per_comp(self, pop: str, x: Array) -> Array:
+        """Input `(..., n)` of population `pop` placed at each cell's spike
+        compartment, `(..., n * n_comp)`; unchanged for point cells or input
+        already per compartment."""
+        return _per_comp(self.net.populations[pop], x)
 
     def stimulus(self, t: Any) -> dict:
         """The `net.stimulate` currents of step `t` (zero past their end),
-        `{population: (n,)}` in nA."""
+        `{population: (n,)}` in nA (`(n * n_comp,)`, per compartment, for
+        cells of several compartments)."""
         out = {}
         for name, x in self.net.stimuli.items():
             x = as_float(x)
@@ -417,6 +452,47 @@ class Simulator:
                 f"'{self.net.projections[target].pre}.spikes' instead."
             )
         return target, key
+
+
+def _per_comp(pop: Population, x: Array) -> Array:
+    """A population's external input per compartment: `(n,)` (one value per
+    cell) enters each cell's spike compartment; `(n * n_comp,)` is already per
+    compartment. Point cells: unchanged."""
+    if pop.morphology is None or x.shape[-1] != pop.n:
+        return x
+    flat = jnp.zeros((*x.shape[:-1], pop.n * pop.n_comp), x.dtype)
+    return flat.at[..., pop.spike_index].set(x)
+
+
+def _prepare_cells(net: Network, pop: Population, p: dict) -> dict:
+    """Area, capacitance (flat, per compartment) and the cable coupling (per
+    cell) of a population of multi-compartment cells."""
+    morph: Morphology = pop.morphology
+    cells = (pop.n, pop.n_comp)
+
+    def per_cell(k: str) -> Array:  # flat (n * n_comp,) or shared -> (n, n_comp)
+        return jnp.broadcast_to(as_float(p[k]), (pop.n * pop.n_comp,)).reshape(cells)
+
+    geo = {k: per_cell(k) for k in ("r_a", "capacitance")}
+    # A traced (SWC) cell keeps its frustum areas and integrated loads unless its
+    # radius or length was changed or is trained (jaxley's rule).
+    stored = morph.traced and all(
+        (pop.name, k) not in net.trainable
+        and not callable(pop.params[k])
+        and np.array_equal(
+            np.broadcast_to(pop.params[k], (pop.n * pop.n_comp,)),
+            np.tile(getattr(morph, k), pop.n),
+        )
+        for k in ("radius", "length")
+    )
+    if not stored:
+        geo.update({k: per_cell(k) for k in ("radius", "length")})
+    area = areas(morph, geo.get("radius"), geo.get("length"))
+    return {
+        "area": jnp.broadcast_to(area, cells).reshape(-1),
+        "capacitance": geo["capacitance"].reshape(-1),
+        "coupling": coupling(morph, **geo),
+    }
 
 
 def _draw(init: Callable, key: jax.Array, shape: tuple, name: str) -> Array:
