@@ -56,7 +56,8 @@ __all__ = [
 
 
 class Network:
-    """Description of a circuit of point compartments joined by synapses.
+    """Description of a circuit of cells (point compartments, or cells of
+    several compartments with a `Morphology`) joined by synapses.
 
     Populations carry channels; projections carry synapses. Parameters and
     initial states are set shared (a scalar) or per element (one value per

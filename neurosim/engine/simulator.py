@@ -7,6 +7,8 @@
     state, obs = sim.step(prep, state, {"inp": x_t})
     rec = sim.run(params, {"inp": currents}, t_max=50.0)   # prepare + lax.scan(step)
     rec["out.v"]                                    # (batch, time, neurons), mV
+                                                    # (batch, time, cells, n_comp)
+                                                    # for cells with a morphology
 
 One step follows jaxley's `Module.step`: (1) external current; (2) every
 channel's state from the start-of-step voltage (a spiking channel records its
@@ -218,7 +220,8 @@ class Simulator:
             inputs_t: this step's input per population, `(n,)` or `(batch, n)`:
                 current in nA, or spikes for a population whose channel takes
                 input. (`run` adds `net.stimulate` currents; `stimulus` gives
-                them.)
+                them.) Cells with a morphology take `(n,)` into each cell's
+                spike compartment or `(n * n_comp,)` per compartment.
 
         Returns:
             `(state, observations)`: the new state and `Observations`, batched
@@ -392,7 +395,8 @@ class Simulator:
 
         Returns:
             A `Recording`; traces have shape `(batch, n_steps + 1, n)`
-            (no batch axis if the inputs had none).
+            (no batch axis if the inputs had none); `v` of cells with a
+            morphology: `(batch, n_steps + 1, n, n_comp)`.
         """
         if isinstance(record, str):
             raise TypeError(
