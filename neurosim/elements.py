@@ -10,12 +10,15 @@ from typing import Any
 import numpy as np
 
 from .mechanisms.base import Channel, Connectivity, Synapse
+from .morphology import Morphology
 
 __all__ = ["Insertion", "Population", "Projection"]
 
 # Geometry and membrane parameters of every population (jaxley's names and defaults).
 POPULATION_PARAMS = {"capacitance": 1.0, "length": 10.0, "radius": 1.0}
-POSITIVE_PARAMS = ("capacitance", "length", "radius")
+POSITIVE_PARAMS = ("capacitance", "length", "radius", "r_a")
+# Geometry of a population of multi-compartment cells: one value per compartment.
+CABLE_PARAMS = ("capacitance", "length", "radius", "r_a")
 
 
 def positive_keys(el: Any) -> set[str]:
@@ -42,21 +45,39 @@ def check_defaults(mech: Any, params: dict) -> None:
 @dataclass(frozen=True, eq=False)
 class Insertion:
     """A channel inserted in a population: on every cell (`cells is None`) or on
-    the listed cells. Its per-element parameters and states hold one value per
-    carrying cell, in the order of `cells`."""
+    the listed cells, and, for cells of several compartments, on every
+    compartment (`comps is None`) or on the listed compartments of each cell.
+    Its per-element parameters and states hold one value per carrying
+    compartment, cell-major (`index`)."""
 
     channel: Channel
     cells: np.ndarray | None = None
+    comps: np.ndarray | None = None
+    n: int = 0  # cells in the population (for `index`)
+    n_comp: int = 1
+
+    @property
+    def index(self) -> np.ndarray | None:
+        """Flat indices into the population's `(n * n_comp,)` compartments
+        (cell-major), or `None` for all of them."""
+        if self.comps is None and (self.cells is None or self.n_comp == 1):
+            return self.cells
+        cells = np.arange(self.n) if self.cells is None else self.cells
+        comps = np.arange(self.n_comp) if self.comps is None else self.comps
+        return (cells[:, None] * self.n_comp + comps[None, :]).reshape(-1)
 
     def size(self, n: int) -> int:
-        return n if self.cells is None else int(self.cells.size)
+        index = self.index
+        return n * self.n_comp if index is None else int(index.size)
 
 
 @dataclass
 class Population:
-    """`n` cells of `n_comp` compartments each (a point neuron: one). Channel
-    parameters and states are laid out per carrying cell (see `Insertion`);
-    `v` and the geometry per cell."""
+    """`n` cells of `n_comp` compartments each (a point neuron: one, and no
+    `morphology`). Channel parameters and states are laid out per carrying
+    compartment (see `Insertion`); `v` and the geometry per compartment,
+    flat and cell-major (`(n * n_comp,)`; a point neuron: per cell). A cell's
+    spikes, presynaptic voltage and `run`'s input are at `spike_comp`."""
 
     name: str
     n: int
@@ -65,6 +86,21 @@ class Population:
     states: dict = field(default_factory=dict)
     sizes: dict = field(default_factory=dict)  # key -> number of elements
     n_comp: int = 1
+    morphology: Morphology | None = None
+    spike_comp: int = 0
+
+    @property
+    def spike_index(self) -> np.ndarray | None:
+        """Flat index of each cell's spike compartment (`None`: point cells)."""
+        if self.morphology is None:
+            return None
+        return np.arange(self.n, dtype=np.int32) * self.n_comp + self.spike_comp
+
+    def comp_index(self, comp: int) -> np.ndarray | None:
+        """Flat index of compartment `comp` of every cell (`None`: point cells)."""
+        if self.morphology is None:
+            return None
+        return np.arange(self.n, dtype=np.int32) * self.n_comp + int(comp)
 
     @property
     def channels(self) -> tuple:
@@ -80,6 +116,46 @@ class Population:
         """The insertion that takes `run`'s input as its drive, if any."""
         return next((i for i in self.insertions if i.channel.takes_input), None)
 
+    def insert(
+        self,
+        ch: Channel,
+        cells: np.ndarray | None,
+        comps: np.ndarray | None = None,
+    ) -> None:
+        """Insert channel `ch` on `cells` (and `comps`), or everywhere."""
+        pop = self
+        if ch.name in [c.name for c in pop.channels]:
+            raise ValueError(
+                f"channels: {ch.name!r} is already in {pop.name!r}; names must be "
+                "unique (use channel.change_name)."
+            )
+        for role, what in (
+            ("emits_spikes", "emits spikes"),
+            ("takes_input", "takes input"),
+        ):
+            if getattr(ch, role) and any(getattr(c, role) for c in pop.channels):
+                raise ValueError(
+                    f"channels: {pop.name!r} already has a channel that {what}; "
+                    f"a population has at most one, got another: {ch.name!r}."
+                )
+        check_defaults(ch, ch.channel_params)
+        keys = [*ch.channel_params, *ch.channel_states]
+        taken = [k for k in keys if k in pop.params or k in pop.states]
+        if taken:
+            raise ValueError(
+                f"channels: {ch.name!r} redefines {taken} in {pop.name!r}."
+            )
+        if ch.takes_input and pop.morphology is not None:
+            raise ValueError(
+                f"channels: {ch.name!r} takes input, which cells of several "
+                "compartments do not support; use a point population."
+            )
+        ins = Insertion(ch, cells, comps, pop.n, pop.n_comp)
+        pop.insertions = (*pop.insertions, ins)
+        pop.params.update(ch.channel_params)
+        pop.states.update({k: float(v_) for k, v_ in ch.channel_states.items()})
+        pop.sizes.update({k: ins.size(pop.n) for k in keys})
+
 
 @dataclass
 class Projection:
@@ -90,6 +166,7 @@ class Projection:
     conn: Connectivity
     params: dict = field(default_factory=dict)
     states: dict = field(default_factory=dict)
+    post_comp: int = 0  # the compartment the synapse acts on, within a cell
 
     @property
     def n(self) -> int:
@@ -108,16 +185,17 @@ class Projection:
         return self.conn.all_to_all
 
 
-def check_cells(cells: Any, n: int) -> np.ndarray:
-    """`cells` as distinct int32 indices of a population of `n` cells."""
+def check_cells(cells: Any, n: int, what: str = "cells") -> np.ndarray:
+    """`cells` as distinct int32 indices of a population of `n` cells (or, with
+    `what="comps"`, of a cell of `n` compartments)."""
     idx = np.asarray(cells)
     if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
         raise ValueError(
-            f"cells: expected a non-empty list of cell indices, got {cells!r}."
+            f"{what}: expected a non-empty list of indices, got {cells!r}."
         )
     if idx.min() < 0 or idx.max() >= n or np.unique(idx).size != idx.size:
         raise ValueError(
-            f"cells: expected distinct indices in [0, {n}), got {cells!r}."
+            f"{what}: expected distinct indices in [0, {n}), got {cells!r}."
         )
     return idx.astype(np.int32)
 
@@ -156,3 +234,14 @@ def check_value(
     if key in positive_keys(el) and np.any(arr <= 0):
         raise ValueError(f"{target}.{key}: must be positive, got {value!r}.")
     return float(arr) if arr.ndim == 0 else arr.astype(float)
+
+
+def check_comp(comp: Any, n_comp: int, what: str) -> int:
+    """`comp` as a compartment index within a cell of `n_comp` compartments."""
+    if isinstance(comp, bool) or not isinstance(comp, (int, np.integer)):
+        raise TypeError(f"{what}: expected a compartment index, got {comp!r}.")
+    if not 0 <= comp < n_comp:
+        raise ValueError(
+            f"{what}: expected a compartment index in [0, {n_comp}), got {comp!r}."
+        )
+    return int(comp)

@@ -24,18 +24,21 @@ import numpy as np
 from .connectivity import AllToAll, EdgeList, OneToOne, Random
 from .connectivity import as_connectivity as as_connectivity
 from .elements import (
+    CABLE_PARAMS,
     POPULATION_PARAMS,
     Population,
     Projection,
     check_cells,
+    check_comp,
     check_defaults,
     check_value,
 )
 from .elements import POSITIVE_PARAMS as POSITIVE_PARAMS
 from .elements import Insertion as Insertion
 from .elements import positive_keys as positive_keys
-from .mechanisms.base import Channel, Connectivity
+from .mechanisms.base import Connectivity
 from .mechanisms.jaxley import as_channel, as_synapse
+from .morphology import Morphology
 from .transforms import Transform, as_transform
 from .values import Initializer as Initializer
 from .values import as_float as as_float
@@ -54,7 +57,8 @@ __all__ = [
 
 
 class Network:
-    """Description of a circuit of point compartments joined by synapses.
+    """Description of a circuit of cells (point compartments, or cells of
+    several compartments with a `Morphology`) joined by synapses.
 
     Populations carry channels; projections carry synapses. Parameters and
     initial states are set shared (a scalar) or per element (one value per
@@ -80,17 +84,33 @@ class Network:
         length: float = 10.0,
         radius: float = 1.0,
         v: float = -70.0,
+        morphology: Morphology | None = None,
+        spike_comp: int = 0,
     ) -> str:
-        """Add `n` point compartments with `channels`; returns `name`.
+        """Add `n` cells with `channels`; returns `name`.
+
+        Without `morphology` each cell is one point compartment. With a
+        `Morphology`, each cell has its `n_comp` compartments, coupled by the
+        cable equation; `v`, `radius`, `length`, `r_a` and `capacitance` then
+        hold one value per compartment, flat and cell-major
+        (`(n * n_comp,)`; compartment `j` of cell `i` is `i * n_comp + j`),
+        defaulting to the morphology's geometry, and `channels` go on every
+        compartment (`insert(..., comps=...)` for a subset).
 
         Args:
             name: population name (no `.`, unique among populations and projections).
-            n: number of compartments.
+            n: number of cells.
             channels: neurosim or jaxley channels (`Leak()`, `Fire()`, `HH()`).
-            capacitance: membrane capacitance (µF/cm²).
-            length: compartment length (µm; area `2 pi r L`).
-            radius: compartment radius (µm).
+            capacitance: membrane capacitance (µF/cm²; point cells only).
+            length: compartment length (µm; area `2 pi r L`; point cells only).
+            radius: compartment radius (µm; point cells only).
             v: initial voltage (mV).
+            morphology: the cell's branches and compartments (default: a
+                point cell).
+            spike_comp: the compartment whose voltage and spikes are the
+                cell's (presynaptic voltage, `Fire`'s spikes), and where
+                `run`'s inputs, stimuli and synapses enter by default
+                (default 0, the root compartment).
         """
         self._check_new_name(name)
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
@@ -104,28 +124,45 @@ class Network:
         names = [c.name for c in chans]
         if len(set(names)) != len(names):
             raise ValueError(f"channels: names must be unique, got {names}.")
+        if morphology is not None and not isinstance(morphology, Morphology):
+            raise TypeError(
+                f"morphology: expected a neurosim Morphology, got {morphology!r}."
+            )
         pop = Population(name, int(n))
-        pop.params.update(POPULATION_PARAMS)
-        pop.sizes.update({k: pop.n for k in [*POPULATION_PARAMS, "v"]})
+        geometry: tuple = (
+            ("capacitance", capacitance),
+            ("length", length),
+            ("radius", radius),
+        )
+        if morphology is None:
+            pop.params.update(POPULATION_PARAMS)
+            if spike_comp != 0:
+                raise ValueError(
+                    f"spike_comp: a point cell has one compartment, got {spike_comp!r}."
+                )
+        else:
+            pop.morphology, pop.n_comp = morphology, morphology.n_comp
+            pop.spike_comp = check_comp(spike_comp, pop.n_comp, "spike_comp")
+            geo = morphology.geometry()
+            geometry = tuple((k, np.tile(geo[k], pop.n)) for k in CABLE_PARAMS)
+            pop.params.update(dict.fromkeys(CABLE_PARAMS, 1.0))
+        pop.sizes.update({k: pop.n * pop.n_comp for k in [*pop.params, "v"]})
         for ch in chans:
-            self._insert(pop, ch, None)
+            pop.insert(ch, None)
         pop.states["v"] = -70.0
         self.populations[name] = pop
         try:
-            for key, value in (
-                ("capacitance", capacitance),
-                ("length", length),
-                ("radius", radius),
-                ("v", v),
-            ):
+            for key, value in (*geometry, ("v", v)):
                 self.set(name, key, value)
         except (TypeError, ValueError):
             del self.populations[name]  # a refused population is not half-added
             raise
         return name
 
-    def insert(self, target: str, channel: Any, cells: Any = None) -> None:
-        """Insert `channel` on some cells of population `target`.
+    def insert(
+        self, target: str, channel: Any, cells: Any = None, comps: Any = None
+    ) -> None:
+        """Insert `channel` on some cells (and compartments) of population `target`.
 
         Args:
             target: the population.
@@ -134,40 +171,20 @@ class Network:
                 parameters and states then hold one value per listed cell, in
                 this order (`net.set(target, "HH_gNa", [...])` takes
                 `len(cells)` values).
+            comps: for cells of several compartments, compartment indices
+                within each cell (`morph.comp(branch, i)`,
+                `morph.comp_of(branch, loc)`; default: every compartment).
+                Per-element values are then one per carrying compartment,
+                cell-major: `len(cells) * len(comps)`.
         """
         pop = self.populations.get(target)
         if pop is None:
             raise unknown("population", target, self.populations, "target: ")
         idx = None if cells is None else check_cells(cells, pop.n)
-        self._insert(pop, as_channel(channel), idx)
-
-    def _insert(self, pop: Population, ch: Channel, cells: np.ndarray | None) -> None:
-        if ch.name in [c.name for c in pop.channels]:
-            raise ValueError(
-                f"channels: {ch.name!r} is already in {pop.name!r}; names must be "
-                "unique (use channel.change_name)."
-            )
-        for role, what in (
-            ("emits_spikes", "emits spikes"),
-            ("takes_input", "takes input"),
-        ):
-            if getattr(ch, role) and any(getattr(c, role) for c in pop.channels):
-                raise ValueError(
-                    f"channels: {pop.name!r} already has a channel that {what}; "
-                    f"a population has at most one, got another: {ch.name!r}."
-                )
-        check_defaults(ch, ch.channel_params)
-        keys = [*ch.channel_params, *ch.channel_states]
-        taken = [k for k in keys if k in pop.params or k in pop.states]
-        if taken:
-            raise ValueError(
-                f"channels: {ch.name!r} redefines {taken} in {pop.name!r}."
-            )
-        ins = Insertion(ch, cells)
-        pop.insertions = (*pop.insertions, ins)
-        pop.params.update(ch.channel_params)
-        pop.states.update({k: float(v_) for k, v_ in ch.channel_states.items()})
-        pop.sizes.update({k: ins.size(pop.n) for k in keys})
+        comp_idx = None if comps is None else check_cells(comps, pop.n_comp, "comps")
+        if comp_idx is not None and pop.morphology is None:
+            comp_idx = None  # a point cell's one compartment
+        pop.insert(as_channel(channel), idx, comp_idx)
 
     def connect(
         self,
@@ -177,6 +194,7 @@ class Network:
         connectivity: Any = "all_to_all",
         *,
         name: str | None = None,
+        post_comp: int | None = None,
     ) -> str:
         """Project `pre` onto `post` through `synapse`; returns the projection name.
 
@@ -187,6 +205,10 @@ class Network:
             connectivity: `"all_to_all"` (edges pre-major: edge `i * n_post + j`),
                 `"one_to_one"`, `Random(p, seed)` or `EdgeList(pre, post)`.
             name: defaults to `"pre->post"`.
+            post_comp: for postsynaptic cells of several compartments, the
+                compartment (index within the cell) that the synaptic current
+                enters and whose voltage the synapse sees (default: `post`'s
+                spike compartment).
         """
         for side, pop in (("pre", pre), ("post", post)):
             if pop not in self.populations:
@@ -204,7 +226,16 @@ class Network:
                 f"population {pre!r} has no spiking channel; insert Fire()."
             )
         wiring = Connectivity(n_pre, n_post, pre_idx, post_idx, bool(conn.dense))
-        proj = Projection(name, pre, post, synapse, wiring)
+        post_pop = self.populations[post]
+        if post_comp is None:
+            post_comp = post_pop.spike_comp
+        elif post_pop.morphology is None and post_comp != 0:
+            raise ValueError(
+                f"post_comp: {post!r} has point cells (one compartment), got "
+                f"{post_comp!r}."
+            )
+        post_comp = check_comp(post_comp, post_pop.n_comp, "post_comp")
+        proj = Projection(name, pre, post, synapse, wiring, post_comp=post_comp)
         proj.params.update(synapse.synapse_params)
         proj.states.update({k: float(v) for k, v in synapse.synapse_states.items()})
         self.projections[name] = proj
@@ -342,14 +373,22 @@ class Network:
             raise unknown("state", state, [*el.states], f"record {target!r}: ")
         return target, state
 
-    def stimulate(self, target: str, current: Any) -> None:
+    def stimulate(self, target: str, current: Any, comp: int | None = None) -> None:
         """A fixed external current (nA) for every sample: shape `(time,)` (the same
         for every neuron of `target`) or `(time, n)`. Added to `run`'s inputs
         and to earlier stimuli of `target` (the shorter one padded with zeros),
-        as jaxley adds stimuli."""
+        as jaxley adds stimuli. For cells of several compartments it enters
+        compartment `comp` of each cell (default: the spike compartment); the
+        stored stimulus is then per compartment, `(time, n * n_comp)`."""
         pop = self.populations.get(target)
         if pop is None:
             raise unknown("population", target, self.populations, "stimulate: ")
+        if pop.morphology is None and comp not in (None, 0):
+            raise ValueError(
+                f"comp: {target!r} has point cells (one compartment), got {comp!r}."
+            )
+        comp = pop.spike_comp if comp is None else comp
+        comp = check_comp(comp, pop.n_comp, "comp")
         arr = np.asarray(current, dtype=float)
         if arr.ndim == 1:
             arr = np.repeat(arr[:, None], pop.n, axis=1)
@@ -362,6 +401,10 @@ class Network:
             raise ValueError(
                 f"current: values for {target!r} must be finite, got NaN or inf."
             )
+        if pop.morphology is not None:
+            flat = np.zeros((arr.shape[0], pop.n * pop.n_comp))
+            flat[:, pop.comp_index(comp)] = arr
+            arr = flat
         old = self.stimuli.get(target)
         if old is not None:
             t = max(len(old), len(arr))

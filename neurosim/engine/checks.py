@@ -18,6 +18,7 @@ from ..values import as_float, unknown
 
 __all__ = [
     "check_finite",
+    "check_n_steps",
     "check_inputs",
     "check_params",
     "check_positive_number",
@@ -176,3 +177,27 @@ def check_state(state: Any, ref: Mapping, batch: int | None, named: list) -> Non
                     f"{' or '.join(map(str, ok))}, got {got}."
                 )
             named.append((f"state[{target!r}][{key!r}]", state[target][key]))
+
+
+def check_n_steps(net: Network, dt: float, t_max: Any, t_in: int | None) -> int:
+    """The number of steps of a run: from `t_max` (ms; `int(t_max // dt + 1)`, as
+    jaxley), else from the inputs' length, else from the longest stimulus."""
+    if t_max is None:
+        # Fixed stimuli (net.stimulate) are cut to t_max; inputs must fit in it.
+        lengths = [x.shape[0] for x in net.stimuli.values()]
+        if t_in is None and not lengths:
+            raise ValueError("t_max: required when there are no inputs or stimuli.")
+        n_steps = t_in if t_in is not None else max(lengths)
+        if n_steps == 0:
+            raise ValueError("inputs: 0 time samples; expected at least one step.")
+    else:
+        check_positive_number("t_max", t_max, "number of ms")
+        n_steps = int(t_max // dt + 1)
+        if t_in is not None and t_in > n_steps:
+            raise ValueError(
+                f"inputs: {t_in} time samples but t_max={t_max} ms gives {n_steps} "
+                f"steps of dt={dt}; shorten the inputs or raise t_max."
+            )
+    if n_steps > 2**31 - 1:
+        raise ValueError(f"t_max: {t_max} ms is {n_steps} steps; too many.")
+    return n_steps

@@ -59,6 +59,13 @@ def compile(  # noqa: A001 - the design's verb
         raise unknown("solver", str(solver), list(SOLVERS), "solver: ")
     if not net.populations:
         raise ValueError("net: the network has no populations.")
+    cells = [k for k, p in net.populations.items() if p.morphology is not None]
+    if cells and solver != "bwd_euler":
+        raise ValueError(
+            f"solver: populations {cells} have cells of several compartments, "
+            f"which only 'bwd_euler' solves (the cable's implicit step); got "
+            f"{solver!r}."
+        )
     net = net.copy()
     layouts, fixed = {}, {}
     for name, proj in net.projections.items():

@@ -42,12 +42,10 @@ def integrate(sim, resolved, n_steps, batched, hook, params, inputs, state):
             )
             xt = jnp.where(t <= last, xt, 0.0)
             if name in out:  # a stimulus (n,) under this input (batch, n)
+                xt = sim.per_comp(name, xt)
                 xt = xt + jnp.broadcast_to(out[name], xt.shape)
             out[name] = xt
-        return {
-            k: jnp.broadcast_to(x, (batch, sim.net.populations[k].n))
-            for k, x in out.items()
-        }
+        return {k: jnp.broadcast_to(x, (batch, x.shape[-1])) for k, x in out.items()}
 
     # each step is vmapped over the batch (the same numbers, sample by sample,
     # as an unbatched run; XLA batches the matrix products)
@@ -66,9 +64,13 @@ def integrate(sim, resolved, n_steps, batched, hook, params, inputs, state):
     traces = {}
     for r, out in zip(resolved, outs, strict=True):
         first = _pick(state, None, r) if r[1] != "spikes" else jnp.zeros_like(out[0])
-        traces[f"{r[0]}.{r[1]}"] = jnp.concatenate(
+        trace = jnp.concatenate(
             [first[:, None].astype(out.dtype), jnp.swapaxes(out, 0, 1)], axis=1
         )
+        pop = sim.net.populations.get(r[0])
+        if r[1] == "v" and pop is not None and pop.morphology is not None:
+            trace = trace.reshape(*trace.shape[:2], pop.n, pop.n_comp)
+        traces[f"{r[0]}.{r[1]}"] = trace
     leaves = jax.tree_util.tree_leaves((traces, final))
     finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
     status = jnp.where(finite, 0, 1).astype(jnp.int32)

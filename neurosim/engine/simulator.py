@@ -7,6 +7,8 @@
     state, obs = sim.step(prep, state, {"inp": x_t})
     rec = sim.run(params, {"inp": currents}, t_max=50.0)   # prepare + lax.scan(step)
     rec["out.v"]                                    # (batch, time, neurons), mV
+                                                    # (batch, time, cells, n_comp)
+                                                    # for cells with a morphology
 
 One step follows jaxley's `Module.step`: (1) external current; (2) every
 channel's state from the start-of-step voltage (a spiking channel records its
@@ -33,9 +35,11 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from ..mechanisms.base import Presynaptic
+from ..morphology import solve
 from ..network import POPULATION_PARAMS, Insertion, Network, as_float
 from . import checks
 from ._index import _add_at, _at, _draw, _set_at
+from .cells import _per_comp, _prepare_cells
 from .scan import integrate
 from .solvers import SOLVERS
 from .types import Observations, Params, Recording, State, StepHook
@@ -128,7 +132,7 @@ class Simulator:
             for ins in pop.insertions:
                 ch = ins.channel
                 chs = {k: st[k] for k in ch.channel_states}
-                v = _at(st["v"], ins.cells)
+                v = _at(st["v"], ins.index)
                 new = ch.init_state(
                     chs, v, self._channel_params(params, name, ins), self.dt
                 )
@@ -151,9 +155,10 @@ class Simulator:
     def _channel_params(self, params: Params, pop: str, ins: Insertion) -> dict:
         p = params[pop]
         out = {k: p[k] for k in ins.channel.channel_params}
-        n = self.net.populations[pop].n
+        el = self.net.populations[pop]
         for k in POPULATION_PARAMS:
-            out[k] = _at(jnp.broadcast_to(as_float(p[k]), (n,)), ins.cells)
+            size = (el.n * el.n_comp,)
+            out[k] = _at(jnp.broadcast_to(as_float(p[k]), size), ins.index)
         return out
 
     # ------------------------------------------------------------------ one step
@@ -164,12 +169,19 @@ class Simulator:
         prep: dict = {}
         for name, pop in self.net.populations.items():
             p = params[name]
-            geo = {
-                k: jnp.broadcast_to(as_float(p[k]), (pop.n,)) for k in POPULATION_PARAMS
-            }
+            if pop.morphology is not None:
+                prep[name] = _prepare_cells(self.net, pop, p)
+            else:
+                geo = {
+                    k: jnp.broadcast_to(as_float(p[k]), (pop.n,))
+                    for k in POPULATION_PARAMS
+                }
+                prep[name] = {
+                    "area": 2.0 * jnp.pi * geo["radius"] * geo["length"],
+                    "capacitance": geo["capacitance"],
+                }
             prep[name] = {
-                "area": 2.0 * jnp.pi * geo["radius"] * geo["length"],
-                "capacitance": geo["capacitance"],
+                **prep[name],
                 "channels": {
                     ins.channel.name: self._channel_params(params, name, ins)
                     for ins in pop.insertions
@@ -196,7 +208,8 @@ class Simulator:
             inputs_t: this step's input per population, `(n,)` or `(batch, n)`:
                 current in nA, or spikes for a population whose channel takes
                 input. (`run` adds `net.stimulate` currents; `stimulus` gives
-                them.)
+                them.) Cells with a morphology take `(n,)` into each cell's
+                spike compartment or `(n * n_comp,)` per compartment.
 
         Returns:
             `(state, observations)`: the new state and `Observations`, batched
@@ -219,12 +232,13 @@ class Simulator:
             # (1) external input: a current (nA -> µA/cm²) unless a channel takes it
             const_ext = 0.0
             if x is not None and pop.input_channel is None:
+                x = _per_comp(pop, x)
                 const_ext = x * NA_PER_UM2 / p["area"]
             # (2) channel states, all from the start-of-step voltage
             v0 = v = st["v"]
             for ins in pop.insertions:
                 ch = ins.channel
-                vs = _at(v0, ins.cells)
+                vs = _at(v0, ins.index)
                 out = ch.update(
                     {k: st[k] for k in ch.channel_states},
                     vs,
@@ -235,14 +249,16 @@ class Simulator:
                 for k, val in out.states.items():
                     st[k] = jnp.broadcast_to(val, vs.shape).astype(v0.dtype)
                 if out.v is not None:
-                    v = _set_at(v, ins.cells, out.v)
-                if out.spikes is not None:
-                    obs.spikes[name] = _set_at(
-                        jnp.zeros_like(v0), ins.cells, out.spikes
+                    v = _set_at(v, ins.index, out.v)
+                if out.spikes is not None:  # a cell's spikes: at its spike compartment
+                    obs.spikes[name] = _at(
+                        _set_at(jnp.zeros_like(v0), ins.index, out.spikes),
+                        pop.spike_index,
                     )
                 if out.surrogate_grad is not None:
-                    obs.surrogate_grad[name] = _set_at(
-                        jnp.zeros_like(v0), ins.cells, out.surrogate_grad
+                    obs.surrogate_grad[name] = _at(
+                        _set_at(jnp.zeros_like(v0), ins.index, out.surrogate_grad),
+                        pop.spike_index,
                     )
             st["v"] = mid[name] = v
             # (3) channel currents at the possibly reset voltage, linearised in v
@@ -250,7 +266,7 @@ class Simulator:
             for ins in pop.insertions:
                 ch = ins.channel
                 chs, chp = {k: st[k] for k in ch.channel_states}, p["channels"][ch.name]
-                vs = _at(v, ins.cells)
+                vs = _at(v, ins.index)
                 i0, di = jax.jvp(
                     lambda vv, ch=ch, chs=chs, chp=chp: jnp.broadcast_to(
                         ch.current(chs, vv, chp), vv.shape
@@ -258,15 +274,21 @@ class Simulator:
                     (vs,),
                     (jnp.ones_like(vs),),
                 )
-                lin_ch = _add_at(lin_ch, ins.cells, di)
-                const_ch = _add_at(const_ch, ins.cells, di * vs - i0)
+                lin_ch = _add_at(lin_ch, ins.index, di)
+                const_ch = _add_at(const_ch, ins.index, di * vs - i0)
             lin[name] = 1000.0 * lin_ch  # mA/cm² -> µA/cm²
             const[name] = const_ext + 1000.0 * const_ch
         # (4) synapse states, seeing this step's spikes; (5) synapse currents
         for name, proj in self.net.projections.items():
             syn, conn = proj.synapse, proj.conn
-            pre = Presynaptic(obs.spikes.get(proj.pre), mid[proj.pre])
-            v_post = mid[proj.post]
+            pre_pop = self.net.populations[proj.pre]
+            post_pop = self.net.populations[proj.post]
+            pre = Presynaptic(
+                obs.spikes.get(proj.pre), _at(mid[proj.pre], pre_pop.spike_index)
+            )
+            # the postsynaptic compartment of each cell (a point cell: the cell)
+            post_at = post_pop.comp_index(proj.post_comp)
+            v_post = _at(mid[proj.post], post_at)
             new[name] = {
                 **new[name],
                 **syn.step(new[name], pre, v_post, prepared[name], conn, dt),
@@ -279,23 +301,40 @@ class Simulator:
             if c is not None:
                 i_syn = i_syn - c
             obs.current[name] = i_syn
-            scale = NA_PER_UM2 / prepared[proj.post]["area"]
+            scale = NA_PER_UM2 / _at(prepared[proj.post]["area"], post_at)
             if g is not None:
-                lin[proj.post] = lin[proj.post] + g * scale
+                lin[proj.post] = _add_at(lin[proj.post], post_at, g * scale)
             if c is not None:
-                const[proj.post] = const[proj.post] + c * scale
+                const[proj.post] = _add_at(const[proj.post], post_at, c * scale)
         # (6) one voltage solve per population
-        solve = SOLVERS[self.solver]
-        for name in self.net.populations:
+        step_v = SOLVERS[self.solver]
+        for name, pop in self.net.populations.items():
             cm = prepared[name]["capacitance"]
-            new[name]["v"] = obs.v[name] = solve(
-                mid[name], lin[name] / cm, const[name] / cm, dt
-            )
+            a, b = lin[name] / cm, const[name] / cm
+            if pop.morphology is None:
+                v_new = step_v(mid[name], a, b, dt)
+            else:  # the cable: one implicit solve per cell, (n, n_comp)
+                cells = (pop.n, pop.n_comp)
+                v_new = solve(
+                    mid[name].reshape(cells),
+                    jnp.reshape(a, cells),
+                    jnp.reshape(b, cells),
+                    dt,
+                    prepared[name]["coupling"],
+                ).reshape(-1)
+            new[name]["v"] = obs.v[name] = v_new
         return new, obs
+
+    def per_comp(self, pop: str, x: Array) -> Array:
+        """Input `(..., n)` of population `pop` placed at each cell's spike
+        compartment, `(..., n * n_comp)`; unchanged for point cells or input
+        already per compartment."""
+        return _per_comp(self.net.populations[pop], x)
 
     def stimulus(self, t: Any) -> dict:
         """The `net.stimulate` currents of step `t` (zero past their end),
-        `{population: (n,)}` in nA."""
+        `{population: (n,)}` in nA (`(n * n_comp,)`, per compartment, for
+        cells of several compartments)."""
         out = {}
         for name, x in self.net.stimuli.items():
             x = as_float(x)
@@ -344,7 +383,8 @@ class Simulator:
 
         Returns:
             A `Recording`; traces have shape `(batch, n_steps + 1, n)`
-            (no batch axis if the inputs had none).
+            (no batch axis if the inputs had none); `v` of cells with a
+            morphology: `(batch, n_steps + 1, n, n_comp)`.
         """
         if isinstance(record, str):
             raise TypeError(
@@ -363,24 +403,7 @@ class Simulator:
         named: list = []  # (name, value) pairs checked for NaN/inf in one go
         checks.check_params(self.net, params, self.fixed, named)
         inputs, batch, t_in = checks.check_inputs(self.net, inputs, named)
-        if t_max is None:
-            # Fixed stimuli (net.stimulate) are cut to t_max; inputs must fit in it.
-            lengths = [x.shape[0] for x in self.net.stimuli.values()]
-            if t_in is None and not lengths:
-                raise ValueError("t_max: required when there are no inputs or stimuli.")
-            n_steps = t_in if t_in is not None else max(lengths)
-            if n_steps == 0:
-                raise ValueError("inputs: 0 time samples; expected at least one step.")
-        else:
-            checks.check_positive_number("t_max", t_max, "number of ms")
-            n_steps = self.n_steps(t_max)
-            if t_in is not None and t_in > n_steps:
-                raise ValueError(
-                    f"inputs: {t_in} time samples but t_max={t_max} ms gives {n_steps} "
-                    f"steps of dt={self.dt}; shorten the inputs or raise t_max."
-                )
-        if n_steps > 2**31 - 1:
-            raise ValueError(f"t_max: {t_max} ms is {n_steps} steps; too many.")
+        n_steps = checks.check_n_steps(self.net, self.dt, t_max, t_in)
         if state is not None:
             ref = jax.eval_shape(self.init_state, params)
             shapes = jax.tree_util.tree_map(lambda s: s.shape, ref)
