@@ -242,3 +242,71 @@ def test_delayed_checks_its_arguments():
         "fast_buffer1",
         "fast_buffer2",
     }
+
+
+def _fractional_loss(per_edge):
+    """A squared error of the voltages as a function of the (trainable,
+    fractional) delays."""
+    syn = ns.Delayed(ns.ExpSynapse(gS=0.01, tau=2.0), MAX_STEPS, fractional=True)
+    net = _net(syn, 3, 2, delay=np.full((3, 2), 0.3) if per_edge else None)
+    net.make_trainable(PROJ, "ExpSynapse_delay", per_element=per_edge)
+    sim = ns.compile(net, dt=DT)
+    params = sim.init_params()
+    x = _spikes(3, seed=6, p=0.2)
+    target = np.random.default_rng(7).normal(-69.5, 0.3, (N_STEPS + 1, 2))
+
+    def loss(delay):
+        v = sim.run(_with(params, ExpSynapse_delay=delay), {"pre": x})["post.v"]
+        return jnp.sum((v - target) ** 2)
+
+    return loss
+
+
+@pytest.mark.parametrize("per_edge", [False, True])
+def test_gradient_of_a_fractional_delay_matches_finite_differences(per_edge):
+    """With `fractional=True` the voltages are linear in each delay between whole
+    steps, so `jax.grad` equals central differences of the relaxed forward pass."""
+    loss = _fractional_loss(per_edge)
+    rng = np.random.default_rng(8)
+    d0 = rng.uniform(0.05, 1.0, (3, 2)) if per_edge else np.asarray(0.37)
+    g = np.asarray(jax.grad(loss)(jnp.asarray(d0)))
+    h = 1e-7
+    for idx in [(0, 0), (1, 1), (2, 0)] if per_edge else [()]:
+        e = np.zeros_like(d0)
+        e[idx] = h
+        fd = (loss(jnp.asarray(d0 + e)) - loss(jnp.asarray(d0 - e))) / (2 * h)
+        assert g[idx] == pytest.approx(float(fd), rel=1e-6)
+        assert abs(g[idx]) > 1.0
+
+
+@pytest.mark.parametrize("kind", ["spike", "exp"])
+def test_fractional_delay_at_whole_steps_is_the_integer_delay(kind):
+    """At a whole number of steps the interpolation weight is exactly zero: the
+    relaxed forward pass is the integer delay, bit for bit where `delay / dt` is
+    exact (dt = 0.125 ms), to rounding otherwise; halfway it is the mean."""
+    x = _spikes(3, batch=2, seed=9)
+    for dt in (0.125, 0.1):
+        for steps in (0, 3, MAX_STEPS):
+            runs = {
+                frac: _run(
+                    _net(
+                        ns.Delayed(SYNAPSES[kind](), MAX_STEPS, steps * dt, frac), 3, 2
+                    ),
+                    x,
+                    dt=dt,
+                )
+                for frac in (False, True)
+            }
+            if dt == 0.125:
+                np.testing.assert_array_equal(runs[True], runs[False])
+            else:
+                np.testing.assert_allclose(runs[True], runs[False], rtol=1e-9)
+    if kind == "exp":  # linear in the spikes: halfway is the mean of the two
+        dt = 0.125
+        half, lo, hi = (
+            _run(
+                _net(ns.Delayed(SYNAPSES[kind](), MAX_STEPS, s * dt, f), 3, 2), x, dt=dt
+            )
+            for s, f in ((2.5, True), (2, False), (3, False))
+        )
+        np.testing.assert_allclose(half, (lo + hi) / 2, rtol=1e-12, atol=1e-12)

@@ -228,7 +228,14 @@ class Delayed(Synapse):
             )
         return inner_states, Presynaptic(spikes, pre.v), conn
 
-    def delayed_spikes(self, states: dict, spikes: Any, prepared, conn, dt: float):
+    def delayed_spikes(
+        self,
+        states: dict,
+        spikes: Any,
+        prepared: Prepared,
+        conn: Connectivity,
+        dt: float,
+    ) -> tuple[Any, dict]:
         """This step's handed-on spikes and the shifted buffer.
 
         Args:
@@ -239,8 +246,8 @@ class Delayed(Synapse):
             dt: step (ms).
 
         Returns:
-            `(delayed, buffer)`: the spikes `(n_pre,)` (or `(n_edges,)` with
-            per-edge delays) and the buffer's new slots.
+            The pair `(delayed, buffer)`: the spikes `(n_pre,)` (or
+            `(n_edges,)` with per-edge delays) and the buffer's new slots.
         """
         slots = (spikes, *(states[k] for k in self.buffer_keys))
         history = jnp.stack(slots)  # (max_steps + 1, n_pre), newest first
