@@ -28,6 +28,7 @@ from .mechanisms.channels import Leak as Leak
 from .mechanisms.channels import SpikeSource as SpikeSource
 from .mechanisms.channels import gleak_to_tau as gleak_to_tau
 from .mechanisms.channels import tau_to_gleak as tau_to_gleak
+from .mechanisms.delays import Delayed as Delayed
 from .mechanisms.kernels import AlphaSynapse as AlphaSynapse
 from .mechanisms.kernels import ExpSynapse as ExpSynapse
 from .mechanisms.surrogate import ArcTan as ArcTan
