@@ -158,3 +158,33 @@ def test_online_training_learns(make, expected):
     assert after == pytest.approx(expected, abs=1e-9)
     assert after > 0.8
     assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
+
+
+def test_recurrent_eprop_points_along_bptt():
+    """A recurrent hidden layer: e-prop drops the paths through other hidden
+    neurons, yet its update stays close in direction to BPTT's gradient (mean
+    cosine similarity over 20 random batches; about 0.995 here)."""
+    sim = ns.compile(ns.lif_stack([10, 16, 3], recurrent=True), dt=1.0)
+    params = _excitatory(sim.init_params(jax.random.key(0)), 0.6)
+    rule = eprop(sim)
+
+    def loss(p, x, labels):
+        logp = jax.nn.log_softmax(sim.run(p, {"in": x})["out.v"][:, 1:], axis=-1)
+        target = jax.nn.one_hot(labels, 3)[:, None, :]
+        return -jnp.mean(jnp.sum(target * logp, axis=-1))
+
+    bptt = jax.jit(jax.grad(loss))
+    cosines = {"in->h1": [], "h1->h1": []}
+    for i in range(20):
+        rng = np.random.default_rng(100 + i)
+        x = jnp.asarray((rng.random((4, 30, 10)) < 0.3).astype(float))
+        labels = jnp.asarray(rng.integers(0, 3, 4))
+        grads, _ = rule.gradients(params, {"in": x}, labels)
+        exact = bptt(params, x, labels)
+        for proj, values in cosines.items():
+            a, b = grads[proj][W], exact[proj][W]
+            values.append(
+                float(jnp.vdot(a, b) / jnp.linalg.norm(a) / jnp.linalg.norm(b))
+            )
+    for proj, values in cosines.items():
+        assert np.mean(values) > 0.9, proj

@@ -403,7 +403,7 @@ def fit_online(
         opt_state = optimizer.init(theta)
 
     @jax.jit
-    def step(theta, opt_state, xb, yb):
+    def step(params, theta, opt_state, xb, yb):
         full = {**params, **{n: {**params[n], **theta[n]} for n in names}}
         grads, loss = rule.gradients(full, {input: xb}, yb)
         with standard_promotion():  # optax's code needs standard promotion
@@ -417,7 +417,7 @@ def fit_online(
         order = rng.permutation(x.shape[0])
         for b in range(n_batches):
             idx = order[b * batch_size : (b + 1) * batch_size]
-            theta, opt_state, loss = step(theta, opt_state, x[idx], y[idx])
+            theta, opt_state, loss = step(params, theta, opt_state, x[idx], y[idx])
             losses.append(float(loss))
     out = {k: dict(v) for k, v in params.items()}
     for n in names:
