@@ -1,6 +1,7 @@
 """Training: losses, objectives and the optax `fit` loop."""
 
 from . import losses as losses
+from . import rules as rules
 from .fit import FitResult as FitResult
 from .fit import NonFiniteError as NonFiniteError
 from .fit import StepResult as StepResult
@@ -9,3 +10,6 @@ from .fit import fit as fit
 from .fit import make_train_step as make_train_step
 from .objective import LOSSES as LOSSES
 from .objective import Objective as Objective
+from .rules import eprop as eprop
+from .rules import fit_online as fit_online
+from .rules import random_feedback as random_feedback
