@@ -12,6 +12,7 @@ from .engine import Simulator as Simulator
 from .engine import StepContext as StepContext
 from .engine import StepHook as StepHook
 from .engine import compile as compile
+from .interop import from_jaxley as from_jaxley
 from .io import CheckpointError as CheckpointError
 from .io import checkpoint_meta as checkpoint_meta
 from .io import load_checkpoint as load_checkpoint

@@ -1,0 +1,7 @@
+"""Bridges to other simulators: jaxley 0.14 models (`from_jaxley`) and the NIR
+interchange format (`to_nir`, `from_nir`)."""
+
+from .jaxley import from_jaxley as from_jaxley
+from .jaxley import jaxley_traces as jaxley_traces
+
+__all__ = ["from_jaxley", "jaxley_traces"]
