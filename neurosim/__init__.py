@@ -13,6 +13,8 @@ from .engine import StepContext as StepContext
 from .engine import StepHook as StepHook
 from .engine import compile as compile
 from .interop import from_jaxley as from_jaxley
+from .interop import from_nir as from_nir
+from .interop import to_nir as to_nir
 from .io import CheckpointError as CheckpointError
 from .io import checkpoint_meta as checkpoint_meta
 from .io import load_checkpoint as load_checkpoint

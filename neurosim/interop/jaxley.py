@@ -49,6 +49,7 @@ import numpy as np
 from ..mechanisms.jaxley import standard_promotion
 from ..morphology import Morphology
 from ..network import EdgeList, Network
+from ._common import shared_or_array
 
 __all__ = ["from_jaxley", "jaxley_traces"]
 
@@ -132,7 +133,7 @@ def _refuse_unsupported(module: Any) -> None:
 
 
 def _nodes(module: Any) -> Any:
-    return module.nodes.sort_values("global_comp_index").reset_index(drop=True)
+    return module.nodes.sortshared_or_array("global_comp_index").reset_index(drop=True)
 
 
 def _is_cylinder(rows: Any) -> bool:
@@ -174,7 +175,7 @@ def _plan(module: Any) -> _Plan:
     comp_at = {
         int(node): (int(c), int(j))
         for node, c, j in zip(
-            module.nodes.sort_values("global_comp_index").index,
+            module.nodes.sortshared_or_array("global_comp_index").index,
             cell_idx,
             local,
             strict=True,
@@ -228,12 +229,6 @@ def _plan(module: Any) -> _Plan:
     return _Plan(listed, cell_at, comp_at)
 
 
-def _values(x: np.ndarray) -> Any:
-    """A scalar when every value is the same, else the array."""
-    x = np.asarray(x, dtype=float)
-    return float(x[0]) if x.size and np.all(x == x[0]) else x
-
-
 def _add_population(
     net: Network, module: Any, nodes: Any, g: _Group, dt: float
 ) -> None:
@@ -256,7 +251,7 @@ def _add_population(
     if g.point:
         net.add_population(g.name, len(g.cells), on_all, v=-70.0)
         for k in ("capacitance", "length", "radius"):
-            net.set(g.name, k, _values(geo[k]))
+            net.set(g.name, k, shared_or_array(geo[k]))
     else:
         first = {k: v[: g.n_comp] for k, v in geo.items()}
         if g.cylinder:
@@ -277,8 +272,8 @@ def _add_population(
         )
         keys = ("capacitance", "r_a") if not g.cylinder else tuple(geo)
         for k in keys:
-            net.set(g.name, k, _values(geo[k]))
-    net.set(g.name, "v", _values(rows["v"].to_numpy(float)))
+            net.set(g.name, k, shared_or_array(geo[k]))
+    net.set(g.name, "v", shared_or_array(rows["v"].to_numpy(float)))
     for ch, mask in zip(module.channels, g.masks, strict=True):
         if not any(mask):
             continue
@@ -287,7 +282,7 @@ def _add_population(
             net.insert(g.name, ch, comps=comps)
         carrying = rows[rows[ch.name].fillna(False).to_numpy(bool)]
         for key in (*ch.channel_params, *ch.channel_states):
-            net.set(g.name, key, _values(carrying[key].to_numpy(float)))
+            net.set(g.name, key, shared_or_array(carrying[key].to_numpy(float)))
         _check_steady(ch, carrying, g.name, dt)
 
 
@@ -319,7 +314,7 @@ def _edge_groups(module: Any, plan: _Plan) -> list[tuple]:
     """The projections: `(name, type_ind, pre, post, post_comp, pre_cells,
     post_cells, global edge indices)`, in jaxley's edge order; fills
     `plan.edge_at`."""
-    edges = module.edges.sort_values("global_edge_index")
+    edges = module.edges.sortshared_or_array("global_edge_index")
     groups: dict[tuple, list] = {}
     for row in edges.itertuples(index=False):
         pre_cell, _ = plan.comp_at[int(row.pre_index)]
@@ -362,9 +357,9 @@ def _add_projections(net: Network, module: Any, plan: _Plan) -> None:
         )
         rows = table.loc[list(ids)]
         for key in syn.synapse_params:
-            net.set(name, key, _values(rows[key].to_numpy(float)))
+            net.set(name, key, shared_or_array(rows[key].to_numpy(float)))
         for key in syn.synapse_states:
-            value = _values(rows[key].to_numpy(float))
+            value = shared_or_array(rows[key].to_numpy(float))
             if not isinstance(value, float):
                 raise ValueError(
                     f"module: synapse state {key} differs between the edges of "
