@@ -133,7 +133,7 @@ def _refuse_unsupported(module: Any) -> None:
 
 
 def _nodes(module: Any) -> Any:
-    return module.nodes.sortshared_or_array("global_comp_index").reset_index(drop=True)
+    return module.nodes.sort_values("global_comp_index").reset_index(drop=True)
 
 
 def _is_cylinder(rows: Any) -> bool:
@@ -175,7 +175,7 @@ def _plan(module: Any) -> _Plan:
     comp_at = {
         int(node): (int(c), int(j))
         for node, c, j in zip(
-            module.nodes.sortshared_or_array("global_comp_index").index,
+            module.nodes.sort_values("global_comp_index").index,
             cell_idx,
             local,
             strict=True,
@@ -314,7 +314,7 @@ def _edge_groups(module: Any, plan: _Plan) -> list[tuple]:
     """The projections: `(name, type_ind, pre, post, post_comp, pre_cells,
     post_cells, global edge indices)`, in jaxley's edge order; fills
     `plan.edge_at`."""
-    edges = module.edges.sortshared_or_array("global_edge_index")
+    edges = module.edges.sort_values("global_edge_index")
     groups: dict[tuple, list] = {}
     for row in edges.itertuples(index=False):
         pre_cell, _ = plan.comp_at[int(row.pre_index)]
