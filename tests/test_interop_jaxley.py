@@ -1,6 +1,10 @@
 """`from_jaxley`: a jaxley 0.14 model converted to a neurosim Network gives the
 traces jaxley gives (float64, within 1e-6 mV), and what cannot be converted is
-refused by name."""
+refused by name.
+
+The trace comparisons run `jx.integrate` (its compilation takes tens of
+seconds), so they are marked slow; the quick tests check the conversion
+itself."""
 
 import warnings
 
@@ -64,9 +68,11 @@ def _point_network():
     )
     _quiet(net.cell("all").record, "v")
     _quiet(net.cell(1).record, "HH_m")
+    _quiet(net.select(edges=[1, 4]).record, "IonotropicSynapse_s")
     return net
 
 
+@pytest.mark.slow
 def test_point_network_matches_jaxley():
     module = _point_network()
     net, want, got, err = _compare(module)
@@ -122,6 +128,7 @@ def _dendritic_network():
     return net
 
 
+@pytest.mark.slow
 def test_multicompartment_network_matches_jaxley():
     module = _dendritic_network()
     net, want, got, err = _compare(module)
@@ -133,6 +140,7 @@ def test_multicompartment_network_matches_jaxley():
     assert err <= TOL, err
 
 
+@pytest.mark.slow
 def test_a_cell_converts_and_the_comparison_can_fail():
     cell = _branched_cell()
     _quiet(cell.init_states, delta_t=DT)
@@ -168,3 +176,34 @@ def test_unconvertible_models_are_refused_by_name():
         )
     with pytest.raises(ValueError, match=r"cell 0 from compartments \[1, 2\]"):
         ns.from_jaxley(net)
+
+
+def test_conversion_places_every_value():
+    """Populations, per-compartment values set with .set, edges, stimuli and
+    recordings land where jaxley has them (no simulation)."""
+    module = _dendritic_network()
+    module.cell(2).branch(2).comp(1).set("Leak_gLeak", 3e-4)
+    net = ns.from_jaxley(module, dt=DT)
+    pop = net.populations["cells"]
+    assert (pop.n, pop.n_comp, pop.spike_comp) == (3, 6, 0)
+    g = net.get("cells", "Leak_gLeak")  # one per compartment, cell-major
+    assert g.shape == (18,) and g[2 * 6 + 5] == 3e-4 and g[0] == 1e-4
+    np.testing.assert_array_equal(g[6 + 1 : 6 + 4], 2e-4)  # cell 1, branch 1
+    assert net.get("cells", "radius")[2 * 6] == 8.0  # cell 2's soma
+    (hh,) = [i for i in pop.insertions if i.channel.name == "HH"]
+    assert hh.comps.tolist() == [0]  # HH on the soma only
+    names = sorted(net.projections)
+    assert names == [
+        "cells->cells:IonotropicSynapse@3",
+        "cells->cells:IonotropicSynapse@5",
+    ]
+    p3, p5 = (net.projections[k] for k in names)
+    assert (p3.pre_idx.tolist(), p3.post_idx.tolist(), p3.post_comp) == ([0], [1], 3)
+    assert (p5.pre_idx.tolist(), p5.post_idx.tolist(), p5.post_comp) == (
+        [0, 1],
+        [2, 2],
+        5,
+    )
+    stim = net.stimuli["cells"]  # (time, n * n_comp): cell 0's soma only
+    assert np.flatnonzero(stim.any(axis=0)).tolist() == [0]
+    assert net.recordings == ["cells.v"]

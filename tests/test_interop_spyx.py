@@ -115,6 +115,8 @@ def _offset(v, z, beta):
     return d
 
 
+@pytest.mark.slow  # jit-compiles spyx's model and two neurosim networks
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # spyx's float32 scatter
 def test_spyx_runs_the_exported_network_as_written():
     net, sim, params = _neurosim()
     x = (np.random.default_rng(0).random((BATCH, STEPS, 20)) < 0.1).astype(float)

@@ -53,10 +53,16 @@ current of `ExpSynapse` jumps by the weight on a spike and decays by
 `exp(-dt/tau_syn)` per step; `SpikeSynapse` with `s_decay·dt = 1` is a current
 of the weight for the step of the spike.
 
+**Not carried.** NIR holds no state and no surrogate: an exported network's
+initial voltage is dropped (imported cells start at `v_leak`, so export a
+network that starts at rest for an exact round trip), and imported `Fire`
+channels use the default surrogate (`FastSigmoid`).
+
 **Delays.** A `Delayed` projection exports a `Delay` node with one delay per
 presynaptic neuron (seconds); shared delays and per-edge delays equal along
 each presynaptic neuron's row export, others are refused. On import, a
-`Delay` becomes `Delayed(..., max_steps=ceil(max delay / dt))`.
+`Delay` becomes `Delayed(..., max_steps=ceil(max delay / dt))`, which delays
+by `round(delay / dt)` steps.
 """
 
 from __future__ import annotations
