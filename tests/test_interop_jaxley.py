@@ -14,6 +14,10 @@ import pytest
 from jaxley.channels import HH, Leak
 from jaxley.synapses import IonotropicSynapse, TanhRateSynapse
 
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # jaxley's note on Fire's gradients
+    from jaxley.channels import Fire
+
 import neurosim as ns
 from neurosim.interop import jaxley_traces
 
@@ -82,6 +86,46 @@ def test_point_network_matches_jaxley():
     assert np.ptp(want[5]) > 1.0
     print(f"point network: max |dv| = {err:.2e} mV")
     assert err <= TOL, err
+
+
+def _lif_network():
+    """Four LIF point cells (jaxley's Leak and Fire) in a chain of synapses."""
+    net = jx.Network([jx.Cell() for _ in range(4)])
+    net.insert(Leak())
+    net.insert(Fire())
+    for a in range(3):
+        jx.connect(
+            net.cell(a).branch(0).comp(0),
+            net.cell(a + 1).branch(0).comp(0),
+            IonotropicSynapse(),
+        )
+    net.set("Fire_vth", -55.0)
+    net.cell(2).set("Fire_vreset", -72.0)
+    net.set("IonotropicSynapse_gS", 0.02)
+    _quiet(net.init_states, delta_t=DT)
+    _quiet(net.cell(0).stimulate, jx.step_current(1.0, 18.0, 0.03, DT, T_MAX))
+    _quiet(net.cell("all").record, "v")
+    return net
+
+
+@pytest.mark.slow
+def test_lif_network_matches_jaxley():
+    module = _lif_network()
+    net, want, got, err = _compare(module)
+    resets = [np.flatnonzero(np.diff(x) < -5.0) for x in want]
+    assert len(resets[0]) >= 3 and len(resets[1]) >= 1, resets
+    print(f"LIF network: max |dv| = {err:.2e} mV")
+    assert err <= TOL, err
+
+
+def test_jaxley_fire_becomes_neurosim_fire():
+    net = ns.from_jaxley(_lif_network(), dt=DT)
+    pop = net.populations["cells"]
+    assert isinstance(pop.spiking.channel, ns.Fire)  # spikes, with a surrogate
+    assert net.get("cells", "Fire_vth") == -55.0
+    np.testing.assert_array_equal(net.get("cells", "Fire_vreset"), [-70, -70, -72, -70])
+    net.record("cells", "spikes")
+    net.connect("cells", "cells", ns.SpikeSynapse(), ns.EdgeList([3], [0]), name="loop")
 
 
 def _branched_cell(hh_radius=10.0):

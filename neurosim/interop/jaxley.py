@@ -16,7 +16,11 @@ The conversion reads what jaxley itself simulates, so parameters changed with
 - **channels** (`module.channels`): jaxley's own channel objects, inserted on
   the compartments that carry them through the adapter
   (`neurosim.mechanisms.jaxley`); their parameters and initial states are set
-  per carrying compartment from the nodes.
+  per carrying compartment from the nodes. jaxley's `Fire` on point cells
+  becomes neurosim's `Fire` (the same keys), so those cells emit spikes with a
+  surrogate derivative (for `SpikeSynapse` projections and training); it
+  fires at `v >= vth` where jaxley 0.14's fires at `v > vth`, which differs
+  only when a voltage lands exactly on the threshold.
 - **synapses** (`module.edges`): one projection per synapse type, presynaptic
   and postsynaptic population and postsynaptic compartment, with an `EdgeList`
   in jaxley's edge order and per-edge parameters (`IonotropicSynapse`,
@@ -46,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from ..mechanisms.channels import Fire
 from ..mechanisms.jaxley import standard_promotion
 from ..morphology import Morphology
 from ..network import EdgeList, Network
@@ -247,7 +252,8 @@ def _add_population(
         "radius": rows["radius"].to_numpy(float),
         "r_a": rows["axial_resistivity"].to_numpy(float),
     }
-    on_all = [ch for ch, m in zip(module.channels, g.masks, strict=True) if all(m)]
+    channels = [_channel(ch, g) for ch in module.channels]
+    on_all = [ch for ch, m in zip(channels, g.masks, strict=True) if all(m)]
     if g.point:
         net.add_population(g.name, len(g.cells), on_all, v=-70.0)
         for k in ("capacitance", "length", "radius"):
@@ -274,7 +280,7 @@ def _add_population(
         for k in keys:
             net.set(g.name, k, shared_or_array(geo[k]))
     net.set(g.name, "v", shared_or_array(rows["v"].to_numpy(float)))
-    for ch, mask in zip(module.channels, g.masks, strict=True):
+    for ch, mask in zip(channels, g.masks, strict=True):
         if not any(mask):
             continue
         comps = [j for j, m in enumerate(mask) if m]
@@ -284,6 +290,17 @@ def _add_population(
         for key in (*ch.channel_params, *ch.channel_states):
             net.set(g.name, key, shared_or_array(carrying[key].to_numpy(float)))
         _check_steady(ch, carrying, g.name, dt)
+
+
+def _channel(ch: Any, g: _Group) -> Any:
+    """jaxley's `Fire` on point cells becomes neurosim's `Fire` (same keys), so
+    the population emits spikes with a surrogate derivative; other channels
+    stay jaxley's, through the adapter."""
+    from jaxley.channels import Fire as JaxleyFire
+
+    if g.point and isinstance(ch, JaxleyFire):
+        return Fire(name=ch.name)
+    return ch
 
 
 def _check_steady(ch: Any, rows: Any, pop: str, dt: float) -> None:
