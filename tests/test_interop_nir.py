@@ -182,3 +182,27 @@ def test_what_nir_cannot_express_is_refused_by_name():
     )
     with pytest.raises(ValueError, match="'if' is a IF"):
         ns.from_nir(graph, dt=DT)
+
+
+def test_cuba_readout_round_trip():
+    """A leaky readout behind an ExpSynapse is a CubaLI node, and comes back."""
+    net = ns.Network()
+    net.add_population("in", 4, [ns.SpikeSource()], length=AREA_LENGTH, v=0.0)
+    net.add_population(
+        "out", 2, [ns.Leak(gLeak=ns.tau_to_gleak(8.0), eLeak=-1.0)],
+        length=AREA_LENGTH, v=-1.0,
+    )  # fmt: skip
+    net.connect("in", "out", ns.ExpSynapse(tau=3.0))
+    net.set("in->out", "ExpSynapse_gS", np.array([[-1.0, 0.5]] * 4))
+    net.record("out", "v")
+    graph = ns.to_nir(net, dt=DT)
+    assert type(graph.nodes["out"]).__name__ == "CubaLI"
+    back = ns.from_nir(graph, dt=DT)
+    assert back.recordings == ["out.v"]
+    x = _inputs(2, 30)[..., :4]
+    runs = []
+    for n in (net, back):
+        sim = ns.compile(n, dt=DT)
+        runs.append(np.asarray(sim.run(sim.init_params(), {"in": x})["out.v"]))
+    assert np.ptp(runs[0]) > 0.5
+    np.testing.assert_allclose(runs[1], runs[0], atol=1e-12)
