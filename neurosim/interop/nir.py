@@ -123,33 +123,36 @@ def _role(name: str, pop: Population) -> str:
             f"net: population {name!r} has cells with a morphology; NIR holds "
             "point neurons only."
         )
-    kinds = sorted(type(ins.channel).__name__ for ins in pop.insertions)
+    channels = [ins.channel for ins in pop.insertions]
     partial = [ins.channel.name for ins in pop.insertions if ins.cells is not None]
     if partial:
         raise ValueError(
             f"net: population {name!r} has channels {partial} on some cells only."
         )
-    if kinds == ["SpikeSource"]:
+    # exact types: a subclass may change the dynamics NIR describes
+    kinds = sorted(type(ch).__name__ for ch in channels)
+    exact = all(type(ch) in (Leak, Fire, SpikeSource) for ch in channels)
+    if exact and kinds == ["SpikeSource"]:
         return "input"
-    if kinds == ["Fire", "Leak"]:
+    if exact and kinds == ["Fire", "Leak"]:
         return "lif"
-    if kinds == ["Leak"]:
+    if exact and kinds == ["Leak"]:
         return "li"
     raise ValueError(
-        f"net: population {name!r} has channels {kinds}; NIR export takes "
-        "SpikeSource, Leak + Fire, or Leak alone."
+        f"net: population {name!r} has channels {[repr(c) for c in channels]}; "
+        "NIR export takes SpikeSource, Leak + Fire, or Leak alone."
     )
 
 
 def _channel(pop: Population, cls: type) -> Any:
-    return next(ins.channel for ins in pop.insertions if isinstance(ins.channel, cls))
+    return next(ins.channel for ins in pop.insertions if type(ins.channel) is cls)
 
 
 def _synapse_kind(net: Network, name: str, proj: Projection, dt: float) -> str:
     """`"spike"` (the trace is the spike train) or `"exp"`."""
     syn = proj.synapse.synapse if isinstance(proj.synapse, Delayed) else proj.synapse
     label = f"projection {name!r} ({type(syn).__name__})"
-    if getattr(syn, "conductance", False):
+    if type(syn) in (ExpSynapse, SpikeSynapse) and syn.conductance:
         raise ValueError(
             f"net: {label} is conductance-based; NIR's synaptic current does not "
             "depend on the postsynaptic voltage."
