@@ -2,9 +2,11 @@
 run by spyx 1.0 (`spyx.nir.from_nir`) on the same input spikes.
 
 The network: `lif_stack([20, 16, 4], readout="spiking")` at dt = 1 ms (20 spike
-sources, 16 LIF, 4 LIF outputs; tau_mem = 20 ms, threshold 1 mV, rest and
-reset 0 mV, area 1e5 µm² so that NIR's `r = tau / dt`), weights drawn by
-`init_params(key(0))` with `init_gain = 3`. neurosim runs it with
+sources, 16 LIF, 4 LIF outputs; tau_mem = 20 ms at the start, threshold 1 mV,
+rest and reset 0 mV, area 1e5 µm² so that NIR's `r = tau / dt`), trained
+with surrogate gradients (`fit`, spike-count cross-entropy, Adam(0.01), 15 epochs) to tell
+which of four groups of five input channels fires fastest; weights and
+per-neuron time constants are trained. neurosim runs it with
 `solver="fwd_euler"`, the discretisation spyx uses.
 
 Accepted differences, each written out and checked:
@@ -41,6 +43,7 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import neurosim as ns
@@ -98,13 +101,30 @@ def _with_spyx_reset(params):
     return sim, sim.init_params()
 
 
+def _spikes(n, seed):
+    """Four classes: five input channels (the label's group) fire at 30%
+    per step, the other fifteen at 5%."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 4, n)
+    rate = np.full((n, 1, 20), 0.05)
+    for b, c in enumerate(labels):
+        rate[b, 0, 5 * c : 5 * c + 5] = 0.3
+    return (rng.random((n, STEPS, 20)) < rate).astype(float), labels
+
+
 def _neurosim():
+    """The trained network, recording both layers."""
     net = ns.lif_stack([20, 16, 4], dt=DT, readout="spiking", init_gain=3.0)
+    sim = ns.compile(net, dt=DT, solver="fwd_euler")
+    x, y = _spikes(128, seed=1)
+    result = ns.fit(
+        sim, sim.init_params(jax.random.key(0)), x, y, objective="spike_count",
+        optimizer=optax.adam(1e-2), epochs=15, batch_size=32, progress=False,
+    )  # fmt: skip
     for pop in ("h1", "out"):
         net.record(pop, "v")
         net.record(pop, "spikes")
-    sim = ns.compile(net, dt=DT, solver="fwd_euler")
-    return net, sim, sim.init_params(jax.random.key(0))
+    return net, ns.compile(net, dt=DT, solver="fwd_euler"), result.params
 
 
 def _offset(v, z, beta):
@@ -119,7 +139,7 @@ def _offset(v, z, beta):
 @pytest.mark.filterwarnings("ignore::FutureWarning")  # spyx's float32 scatter
 def test_spyx_runs_the_exported_network_as_written():
     net, sim, params = _neurosim()
-    x = (np.random.default_rng(0).random((BATCH, STEPS, 20)) < 0.1).astype(float)
+    x, labels = _spikes(BATCH, seed=2)  # unseen samples
     rec = sim.run(params, {"in": x})
     graph = ns.to_nir(net, dt=DT, params=params)
     with standard_promotion():
@@ -183,10 +203,14 @@ def test_spyx_runs_the_exported_network_as_written():
     np.testing.assert_array_equal(counts_s, counts_spyx)
     assert counts_spyx.sum() > 50, counts_spyx
     diff = np.abs(counts_ns - counts_spyx)
+    acc_ns = float(np.mean(counts_ns.argmax(axis=1) == labels))
+    acc_spyx = float(np.mean(counts_spyx.argmax(axis=1) == labels))
+    assert acc_ns >= 0.75, acc_ns  # trained: well above chance (0.25)
     print(
         f"spyx vs neurosim: {n_spikes} spikes identical before the first predicted "
         f"difference; {int(agree.sum())}/{BATCH} samples identical throughout; output "
         f"counts with spyx's reset: equal on {BATCH}/{BATCH} samples "
         f"({int(counts_spyx.sum())} spikes); with neurosim's reset to 0: mean "
-        f"|difference| {diff.mean():.2f} spikes per output neuron"
+        f"|difference| {diff.mean():.2f} spikes per output neuron; accuracy "
+        f"(most spikes) neurosim {acc_ns:.2f}, spyx {acc_spyx:.2f}"
     )
