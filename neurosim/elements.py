@@ -236,12 +236,77 @@ def check_value(
     return float(arr) if arr.ndim == 0 else arr.astype(float)
 
 
-def check_comp(comp: Any, n_comp: int, what: str) -> int:
-    """`comp` as a compartment index within a cell of `n_comp` compartments."""
-    if isinstance(comp, bool) or not isinstance(comp, (int, np.integer)):
-        raise TypeError(f"{what}: expected a compartment index, got {comp!r}.")
+def _is_int(x: Any) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def check_comp(
+    comp: Any, n_comp: int, what: str, morphology: Morphology | None = None
+) -> int:
+    """`comp` as a compartment index within a cell of `n_comp` compartments.
+
+    A compartment is addressed by its index within the cell (an int,
+    branch-major), or, for a cell with a `morphology`, by a pair
+    `(branch, j)` (compartment `j` of `branch`, an int; negative counts from
+    the branch's end) or `(branch, loc)` (a float in [0, 1] along the
+    branch: the compartment it falls into, jaxley's `branch(k).loc(loc)`).
+    """
+    if isinstance(comp, tuple) and morphology is not None:
+        return _branch_comp(comp, morphology, what)
+    if not _is_int(comp):
+        pair = " or (branch, j) / (branch, loc)" if morphology is not None else ""
+        raise TypeError(f"{what}: expected a compartment index{pair}, got {comp!r}.")
     if not 0 <= comp < n_comp:
         raise ValueError(
             f"{what}: expected a compartment index in [0, {n_comp}), got {comp!r}."
         )
     return int(comp)
+
+
+def _branch_comp(addr: tuple, m: Morphology, what: str) -> int:
+    """`(branch, j)` or `(branch, loc)` of morphology `m` as a compartment index."""
+    if len(addr) != 2 or not _is_int(addr[0]):
+        raise TypeError(
+            f"{what}: expected (branch, j) with j an int or (branch, loc) with loc "
+            f"a float in [0, 1], got {addr!r}."
+        )
+    branch, where = int(addr[0]), addr[1]
+    if not 0 <= branch < m.n_branches:
+        raise ValueError(
+            f"{what}: branch {branch} of {addr!r} is out of range; the cell has "
+            f"branches 0..{m.n_branches - 1}."
+        )
+    n = m.ncomp[branch]
+    if _is_int(where):
+        if not -n <= where < n:
+            raise ValueError(
+                f"{what}: compartment {where} of {addr!r} is out of range; branch "
+                f"{branch} has {n} compartments (0..{n - 1}, or negative from its "
+                "end)."
+            )
+        return m.comp(branch, int(where))
+    if isinstance(where, (float, np.floating)):
+        if not 0.0 <= float(where) <= 1.0:
+            raise ValueError(
+                f"{what}: location {where} of {addr!r} is out of range; expected "
+                "a float in [0, 1] along the branch."
+            )
+        return m.comp_of(branch, float(where))
+    raise TypeError(
+        f"{what}: expected (branch, j) with j an int or (branch, loc) with loc a "
+        f"float in [0, 1], got {addr!r}."
+    )
+
+
+def check_comps(
+    comps: Any, n_comp: int, what: str, morphology: Morphology | None = None
+) -> np.ndarray:
+    """A list of compartment addresses (see `check_comp`) as distinct int32
+    indices within a cell."""
+    if isinstance(comps, tuple) and morphology is not None and len(comps) == 2:
+        if _is_int(comps[0]) and isinstance(comps[1], (float, np.floating)):
+            comps = [comps]  # one (branch, loc)
+    if isinstance(comps, np.ndarray) or not isinstance(comps, (list, tuple)):
+        return check_cells(comps, n_comp, what)
+    idx = [check_comp(c, n_comp, what, morphology) for c in comps]
+    return check_cells(np.asarray(idx, dtype=np.int64), n_comp, what)

@@ -30,6 +30,7 @@ from .elements import (
     Projection,
     check_cells,
     check_comp,
+    check_comps,
     check_defaults,
     check_value,
 )
@@ -142,7 +143,9 @@ class Network:
                 )
         else:
             pop.morphology, pop.n_comp = morphology, morphology.n_comp
-            pop.spike_comp = check_comp(spike_comp, pop.n_comp, "spike_comp")
+            pop.spike_comp = check_comp(
+                spike_comp, pop.n_comp, "spike_comp", morphology
+            )
             geo = morphology.geometry()
             geometry = tuple((k, np.tile(geo[k], pop.n)) for k in CABLE_PARAMS)
             pop.params.update(dict.fromkeys(CABLE_PARAMS, 1.0))
@@ -181,7 +184,11 @@ class Network:
         if pop is None:
             raise unknown("population", target, self.populations, "target: ")
         idx = None if cells is None else check_cells(cells, pop.n)
-        comp_idx = None if comps is None else check_cells(comps, pop.n_comp, "comps")
+        comp_idx = (
+            None
+            if comps is None
+            else check_comps(comps, pop.n_comp, "comps", pop.morphology)
+        )
         if comp_idx is not None and pop.morphology is None:
             comp_idx = None  # a point cell's one compartment
         pop.insert(as_channel(channel), idx, comp_idx)
@@ -234,7 +241,9 @@ class Network:
                 f"post_comp: {post!r} has point cells (one compartment), got "
                 f"{post_comp!r}."
             )
-        post_comp = check_comp(post_comp, post_pop.n_comp, "post_comp")
+        post_comp = check_comp(
+            post_comp, post_pop.n_comp, "post_comp", post_pop.morphology
+        )
         proj = Projection(name, pre, post, synapse, wiring, post_comp=post_comp)
         proj.params.update(synapse.synapse_params)
         proj.states.update({k: float(v) for k, v in synapse.synapse_states.items()})
@@ -388,7 +397,7 @@ class Network:
                 f"comp: {target!r} has point cells (one compartment), got {comp!r}."
             )
         comp = pop.spike_comp if comp is None else comp
-        comp = check_comp(comp, pop.n_comp, "comp")
+        comp = check_comp(comp, pop.n_comp, "comp", pop.morphology)
         arr = np.asarray(current, dtype=float)
         if arr.ndim == 1:
             arr = np.repeat(arr[:, None], pop.n, axis=1)
