@@ -62,6 +62,31 @@ def test_fit_traces_recovers_hidden_passive_parameters():
     assert res.history["values"][0]["c"]["r_a"] == pytest.approx(90.0)
 
 
+def test_levenberg_marquardt_recovers_radius_and_r_a():
+    """Geometry is trainable like any parameter: the radius of every
+    compartment (shared), the axial resistivity and the leak, with
+    `method="lm"` in a few steps. (With the length as well the traces would
+    not tell them apart: a passive cable sees only its area and its axial
+    conductance per area.)"""
+    true = {"Leak_gLeak": 2e-4, "r_a": 150.0, "radius": 1.0}
+    m, sim = _passive(true)
+    x = _inputs(m, 240)
+    target = np.asarray(sim.run(sim.init_params(), {"c": x})["c.v"])[..., [0, 4]]
+    start = {"Leak_gLeak": 3e-4, "r_a": 100.0, "radius": 1.3}
+    _, sim2 = _passive(start, trainable=start)
+    loss = ns.TraceLoss("c.v", comps=[0, 4], windows=[(0.4, 6.0)])
+    res = ns.fit_traces(
+        sim2, sim2.init_params(), target, loss=loss, inputs=x, method="lm", steps=25
+    )
+    got = {k: float(np.asarray(res.params["c"][k]).ravel()[0]) for k in true}
+    err = {k: abs(got[k] / true[k] - 1) for k in true}
+    print("steps", len(res.history["loss"]), "relative error", err)
+    assert all(e < 1e-4 for e in err.values()), err
+    assert res.opt_state is None
+    with pytest.raises(ValueError, match="method"):
+        ns.fit_traces(sim2, sim2.init_params(), target, loss=loss, method="newton")
+
+
 def test_trace_loss_windows_and_comps_select():
     m, sim = _passive({})
     x = _inputs(m, 40)
