@@ -167,6 +167,15 @@ class Projection:
     params: dict = field(default_factory=dict)
     states: dict = field(default_factory=dict)
     post_comp: int = 0  # the compartment the synapse acts on, within a cell
+    # per-edge compartments: the distinct (cell, compartment) sites the edges
+    # reach, as flat indices into the postsynaptic population's compartments;
+    # `conn`'s postsynaptic indices then count sites (see `edge_sites`)
+    sites: np.ndarray | None = None
+
+    def post_index(self, post: Population) -> np.ndarray | None:
+        """Flat index (into `post`'s compartments) of the compartment each
+        postsynaptic element of `conn` acts on; `None` for point cells."""
+        return post.comp_index(self.post_comp) if self.sites is None else self.sites
 
     @property
     def n(self) -> int:
@@ -252,7 +261,7 @@ def check_comp(
     branch: the compartment it falls into, jaxley's `branch(k).loc(loc)`).
     """
     if isinstance(comp, tuple) and morphology is not None:
-        return _branch_comp(comp, morphology, what)
+        return morphology.resolve(comp, what)
     if not _is_int(comp):
         pair = " or (branch, j) / (branch, loc)" if morphology is not None else ""
         raise TypeError(f"{what}: expected a compartment index{pair}, got {comp!r}.")
@@ -261,41 +270,6 @@ def check_comp(
             f"{what}: expected a compartment index in [0, {n_comp}), got {comp!r}."
         )
     return int(comp)
-
-
-def _branch_comp(addr: tuple, m: Morphology, what: str) -> int:
-    """`(branch, j)` or `(branch, loc)` of morphology `m` as a compartment index."""
-    if len(addr) != 2 or not _is_int(addr[0]):
-        raise TypeError(
-            f"{what}: expected (branch, j) with j an int or (branch, loc) with loc "
-            f"a float in [0, 1], got {addr!r}."
-        )
-    branch, where = int(addr[0]), addr[1]
-    if not 0 <= branch < m.n_branches:
-        raise ValueError(
-            f"{what}: branch {branch} of {addr!r} is out of range; the cell has "
-            f"branches 0..{m.n_branches - 1}."
-        )
-    n = m.ncomp[branch]
-    if _is_int(where):
-        if not -n <= where < n:
-            raise ValueError(
-                f"{what}: compartment {where} of {addr!r} is out of range; branch "
-                f"{branch} has {n} compartments (0..{n - 1}, or negative from its "
-                "end)."
-            )
-        return m.comp(branch, int(where))
-    if isinstance(where, (float, np.floating)):
-        if not 0.0 <= float(where) <= 1.0:
-            raise ValueError(
-                f"{what}: location {where} of {addr!r} is out of range; expected "
-                "a float in [0, 1] along the branch."
-            )
-        return m.comp_of(branch, float(where))
-    raise TypeError(
-        f"{what}: expected (branch, j) with j an int or (branch, loc) with loc a "
-        f"float in [0, 1], got {addr!r}."
-    )
 
 
 def check_comps(
@@ -310,3 +284,50 @@ def check_comps(
         return check_cells(comps, n_comp, what)
     idx = [check_comp(c, n_comp, what, morphology) for c in comps]
     return check_cells(np.asarray(idx, dtype=np.int64), n_comp, what)
+
+
+def edge_sites(
+    post: Population, conn: Connectivity, post_comp: Any, what: str = "post_comp"
+) -> tuple[int, np.ndarray | None, Connectivity]:
+    """Resolve a projection's postsynaptic compartment(s).
+
+    `post_comp` is one address for every edge (see `check_comp`) or a list
+    or array of one address per edge (an all-to-all projection's may be an
+    `(n_pre, n_post)` array). Returns `(comp, sites, conn)`: with one
+    compartment for all edges, `(comp, None, conn)`; otherwise the distinct
+    flat `(cell, compartment)` sites, sorted, and `conn` rewired onto them (its
+    `n_post` the number of sites, not all-to-all), so a synapse's
+    postsynaptic states and currents are per site.
+    """
+    if not isinstance(post_comp, (list, np.ndarray)):
+        return check_comp(post_comp, post.n_comp, what, post.morphology), None, conn
+    if post.morphology is None:
+        raise ValueError(
+            f"{what}: {post.name!r} has point cells (one compartment); per-edge "
+            "compartments need cells with a morphology."
+        )
+    if isinstance(post_comp, np.ndarray):
+        if post_comp.shape == (conn.n_pre, conn.n_post) and conn.all_to_all:
+            post_comp = post_comp.reshape(-1)
+        post_comp = list(post_comp)
+    if len(post_comp) != conn.n_edges:
+        raise ValueError(
+            f"{what}: {len(post_comp)} compartments for {conn.n_edges} edges; give "
+            "one address per edge (or one for all)."
+        )
+    comps = np.asarray(
+        [check_comp(c, post.n_comp, what, post.morphology) for c in post_comp],
+        dtype=np.int64,
+    )
+    if np.all(comps == comps[0]):
+        return int(comps[0]), None, conn
+    flat = conn.post_idx.astype(np.int64) * post.n_comp + comps
+    sites, site_of_edge = np.unique(flat, return_inverse=True)
+    rewired = Connectivity(
+        conn.n_pre,
+        int(sites.size),
+        conn.pre_idx,
+        site_of_edge.astype(conn.post_idx.dtype),
+        False,
+    )
+    return 0, sites.astype(np.int32), rewired
