@@ -4,7 +4,9 @@
     against ``neurosim.morphology``'s own scan of ``solve`` and against jaxley;
 (b) an HH soma with a passive dendritic tree against jaxley 0.14;
 (c) two such cells joined by an IonotropicSynapse onto a dendritic compartment
-    against jaxley 0.14.
+    against jaxley 0.14; synapses onto per-edge compartments addressed as
+    (branch, j) and (branch, loc);
+(d) a cell read from an SWC file, HH soma and Leak dendrites, against jaxley.
 All in float64 (``conftest.py`` enables x64).
 """
 
@@ -338,3 +340,41 @@ def test_stimulus_on_some_cells_and_per_compartment_input():
     np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
     assert np.ptp(a[:, 1, tip]) > 1.0
     assert np.ptp(a[:, 0]) < 1e-9 and np.ptp(a[:, 2]) < 1e-9
+
+
+@pytest.mark.standard_promotion  # jaxley builds the reference
+def test_swc_cell_with_hh_soma_matches_jaxley(tmp_path):
+    """A cell read from an SWC file (jaxley's reader, frustum areas and
+    integrated loads), HH on the soma branch and Leak everywhere, in the
+    engine: the same traces as jaxley 0.14 at the soma and a dendritic tip."""
+    from test_morphology import SWC
+
+    path = tmp_path / "cell.swc"
+    path.write_text(SWC)
+    ncomp, amp = 2, 0.3
+    m = Morphology.from_swc(str(path), ncomp)
+    soma, tip = m.comp(0, 0), m.resolve((m.n_branches - 1, 1.0))
+    net = ns.Network()
+    net.add_population("c", 1, [JxLeak()], morphology=m)
+    net.insert("c", HH(), comps=[m.comp(0, j) for j in range(m.ncomp[0])])
+    net.stimulate("c", _step(amp, T_HH), comp=(0, 0))
+    net.record("c", "v")
+    sim = ns.compile(net, dt=DT)
+    got = np.asarray(sim.run(sim.init_params(), t_max=T_HH)["c.v"])[:, 0]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cell = jx.read_swc(str(path), ncomp=ncomp)
+        cell.insert(JxLeak())
+        cell.branch(0).insert(HH())
+        cell.init_states(delta_t=DT)
+        cell.select(nodes=soma).stimulate(_step(amp, T_HH))
+        for c in (soma, tip):
+            cell.select(nodes=c).record("v")
+        want = np.asarray(jx.integrate(cell, delta_t=DT, t_max=T_HH))
+    assert want.shape[1] == got.shape[0]
+    err = np.abs(got[:, [soma, tip]].T - want).max(axis=1)
+    print(f"SWC cell, max |v - v_jaxley|: soma {err[0]:.2e} mV, tip {err[1]:.2e} mV")
+    assert np.max(want[0]) > 0.0  # the soma spiked
+    assert np.ptp(want[1]) > 5.0  # and the tip saw it
+    assert np.all(err < 1e-4), err
