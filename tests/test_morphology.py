@@ -382,4 +382,7 @@ def test_gradients_match_finite_differences():
             args_up = (up, ra0) if which == 0 else (r0, up)
             args_dn = (dn, ra0) if which == 0 else (r0, dn)
             fd = (f(*args_up) - f(*args_dn)) / (2 * h)
-            np.testing.assert_allclose(grad[k], fd, rtol=1e-5, atol=1e-12)
+            # a component far below the largest sits at the differences'
+            # noise floor: its tolerance scales with the largest component
+            scale = float(jnp.max(jnp.abs(grad)))
+            np.testing.assert_allclose(grad[k], fd, rtol=1e-5, atol=1e-5 * scale)
