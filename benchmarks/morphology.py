@@ -106,6 +106,68 @@ def build_neurosim(t_max: float):
     return jax.jit(forward), jax.jit(jax.value_and_grad(loss)), g0
 
 
+# --------------------------------------------------------------------------- point cells
+def load_before():
+    """The package as it was before cells of several compartments (the parent
+    of the commit that added ``neurosim/morphology``), imported from a
+    temporary copy as ``neurosim_before``; ``(None, reason)`` without git."""
+    import importlib
+    import subprocess
+    import sys
+    import tarfile
+    import tempfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*cmd):
+        return subprocess.run(
+            ["git", "-C", str(root), *cmd], capture_output=True, check=True
+        ).stdout
+
+    try:
+        added = git(
+            "log", "--diff-filter=A", "--format=%H", "--",
+            "neurosim/morphology/__init__.py",
+        ).split()  # fmt: skip
+        if not added:
+            return None, "no commit adds neurosim/morphology"
+        rev = git("rev-parse", "--short", added[-1].decode() + "^").decode().strip()
+        tmp = Path(tempfile.mkdtemp(prefix="neurosim_before_"))
+        with open(tmp / "src.tar", "wb") as f:
+            f.write(git("archive", rev, "neurosim"))
+    except (OSError, subprocess.CalledProcessError) as err:
+        return None, f"git unavailable ({err})"
+    with tarfile.open(tmp / "src.tar") as tar:
+        tar.extractall(tmp, filter="data")
+    (tmp / "neurosim").rename(tmp / "neurosim_before")
+    for py in (tmp / "neurosim_before").rglob("*.py"):
+        text = py.read_text()
+        text = text.replace("from neurosim.", "from neurosim_before.")
+        text = text.replace("import neurosim.", "import neurosim_before.")
+        py.write_text(text)
+    sys.path.insert(0, str(tmp))
+    return importlib.import_module("neurosim_before"), rev
+
+
+def build_point(ns, t_max: float):
+    """``N_CELLS`` one-compartment HH somata (L = diam = 20 µm) under the same
+    0.5 nA step, with package ``ns`` (now or before)."""
+    from jaxley.channels import HH
+
+    net = ns.Network()
+    net.add_population("c", N_CELLS, [HH()], radius=SOMA_R, length=SOMA_L, v=V0)
+    net.stimulate("c", _step(t_max))
+    net.record("c", "v")
+    sim = ns.compile(net, dt=DT)
+    params = sim.init_params()
+
+    def forward(p):
+        return sim.run(p, t_max=t_max)["c.v"]
+
+    return jax.jit(forward), params
+
+
 # --------------------------------------------------------------------------- jaxley
 def _step(t_max: float):
     import jaxley as jx
@@ -199,6 +261,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--quick", action="store_true", help="smoke test: 10 ms, 2 rounds"
     )
+    parser.add_argument(
+        "--no-point",
+        dest="point",
+        action="store_false",
+        help="skip the point-cell row against the engine before cells of several "
+        "compartments",
+    )
     args = parser.parse_args(argv)
     t_max = 10.0 if args.quick else T_MAX
     if args.quick:
@@ -235,6 +304,11 @@ def main(argv: list[str] | None = None) -> None:
     nrn = build_neuron(t_max)
     nrn_build = time.perf_counter() - t0
 
+    import neurosim
+
+    before, rev = load_before() if args.point else (None, "--no-point")
+    pt_now = build_point(neurosim, t_max)
+    pt_before = build_point(before, t_max) if before is not None else None
     ns_c_fwd, v_ns = _first_two(ns_fwd, ns_g)
     ns_c_vg, (l_ns, g_ns) = _first_two(ns_vg, ns_g)
     jx_c_fwd, v_jx = _first_two(jx_fwd, jx_p)
@@ -258,6 +332,11 @@ def main(argv: list[str] | None = None) -> None:
     if nrn:
         nrn[0]()  # warm-up
         calls["NEURON forward (1 thread)"] = (nrn[0],)
+    _, v_pt_now = _first_two(*pt_now)
+    calls["point cells forward, now"] = pt_now
+    if pt_before is not None:
+        _, v_pt_before = _first_two(*pt_before)
+        calls[f"point cells forward, before ({rev})"] = pt_before
     walls = {k: [] for k in calls}
     cpus = {k: [] for k in calls}
     for _ in range(args.repeats):
@@ -313,6 +392,15 @@ def main(argv: list[str] | None = None) -> None:
             "forward ratio (NEURON / neurosim): "
             f"{med['NEURON forward (1 thread)'] / med['neurosim forward']:.2f}"
         )
+    if pt_before is not None:
+        same = np.array_equal(np.asarray(v_pt_now), np.asarray(v_pt_before))
+        print(
+            f"point cells ({N_CELLS} HH somata, one compartment): before / now = "
+            f"{med[f'point cells forward, before ({rev})'] / med['point cells forward, now']:.2f} "
+            f"(traces {'identical' if same else 'differ'})"
+        )
+    else:
+        print(f"point cells before/after: skipped ({rev})")
     print(f"speedup_vs_jaxley={med['jaxley forward'] / med['neurosim forward']:.2f}")
 
 
