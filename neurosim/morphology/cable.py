@@ -212,7 +212,7 @@ def solve(v: Any, a: Any, b: Any, dt: Any, coupling: Coupling) -> jax.Array:
         )
 
     if len(levels) <= _UNROLL_LEVELS:
-        return _solve_by_levels(sys, d, r, a_lo, a_up)
+        return _tree_solve(sys, d, r, a_lo, a_up)[..., :n_comp]
 
     # Many levels: pad each level to one width with a spurious node (index
     # n_nodes: diagonal 1, no coupling) and loop.
@@ -245,11 +245,42 @@ def solve(v: Any, a: Any, b: Any, dt: Any, coupling: Coupling) -> jax.Array:
     return x[..., :n_comp]
 
 
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _tree_solve(sys: _System, d: Any, r: Any, a_lo: Any, a_up: Any) -> jax.Array:
+    """`x` with `A x = r` on the node tree (all `(..., n_nodes)`): diagonal
+    `d`, `A[i, parent(i)] = a_lo[i]`, `A[parent(i), i] = a_up[i]`. Its
+    reverse mode solves the transposed system on the same tree (the adjoint
+    `λ = A⁻ᵀ x̄`; `r̄ = λ`, `d̄ = -λ x`, `a_lo`'s `-λ_i x_parent(i)`,
+    `a_up`'s `-λ_parent(i) x_i`) instead of differentiating the elimination
+    step by step."""
+    return _solve_by_levels(sys, d, r, a_lo, a_up)
+
+
+def _tree_solve_fwd(sys, d, r, a_lo, a_up):
+    x = _solve_by_levels(sys, d, r, a_lo, a_up)
+    return x, (d, a_lo, a_up, x)
+
+
+def _tree_solve_bwd(sys, res, g):
+    d, a_lo, a_up, x = res
+    lam = _solve_by_levels(sys, d, g, a_up, a_lo)  # the transposed system
+    has = sys.parent >= 0
+    par = np.where(has, sys.parent, 0)
+    zero = jnp.zeros_like(x)
+    lo_bar = jnp.where(has, -lam * x[..., par], zero)
+    up_bar = jnp.where(has, -lam[..., par] * x, zero)
+    return -lam * x, lam, lo_bar, up_bar
+
+
+_tree_solve.defvjp(_tree_solve_fwd, _tree_solve_bwd)
+
+
 def _solve_by_levels(sys: _System, d: Any, r: Any, a_lo: Any, a_up: Any) -> jax.Array:
     """The elimination of `solve` with each level of the tree its own array:
     the nodes are permuted once into level order (one gather per operand), so
     a level is a static slice, and the sums onto parents and the reads of
-    parents are gathers with static indices, never scatters (`_LevelPlan`)."""
+    parents are gathers with static indices, never scatters (`_LevelPlan`).
+    Returns every node's value, in node order."""
     plan = _LevelPlan.of(sys)
     perm = plan.perm
     d, r, a_lo, a_up = (x[..., perm] for x in (d, r, a_lo, a_up))
@@ -265,7 +296,7 @@ def _solve_by_levels(sys: _System, d: Any, r: Any, a_lo: Any, a_up: Any) -> jax.
     x = [r[0] / d[0]]
     for k in range(1, len(d)):  # root to leaves
         x.append((r[k] - lo[k] * x[k - 1][..., plan.parent_pos[k]]) / d[k])
-    return jnp.concatenate(x, axis=-1)[..., plan.comp_pos]
+    return jnp.concatenate(x, axis=-1)[..., plan.node_pos]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -276,15 +307,15 @@ class _LevelPlan:
     `parent_pos[k]`: the position of each level-`k` node's parent within
     level `k - 1`; `gathers[k]`: index arrays into level `k` (plus one
     trailing zero) whose gathered sum is, per parent position, the sum over
-    its children (one array per child a parent may have); `comp_pos`: each
-    compartment's position in level order.
+    its children (one array per child a parent may have); `node_pos`: each
+    node's position in level order.
     """
 
     perm: np.ndarray
     bounds: tuple
     parent_pos: tuple
     gathers: tuple
-    comp_pos: np.ndarray
+    node_pos: np.ndarray
 
     def onto_parents(self, k: int, vals: Any) -> Any:
         """Sum level-`k` values onto their parents' positions in level `k - 1`."""
@@ -324,5 +355,5 @@ class _LevelPlan:
             bounds,
             tuple(parent_pos),
             tuple(gathers),
-            where[: sys.n_comp].astype(np.int32),
+            where.astype(np.int32),
         )
