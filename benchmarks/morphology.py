@@ -12,6 +12,13 @@ backward Euler). The same model is built three times:
 - in NEURON (``hh`` soma, ``pas`` dendrites, ``IClamp``, fixed-step backward
   Euler, one thread) when the ``neuron`` package is importable.
 
+A last row runs 2100 one-compartment HH somata (as many compartments as the
+branched cells) with this package and with the package as it was before cells
+of several compartments (the parent of the commit that added
+``neurosim/morphology``, imported from ``git archive`` as ``neurosim_before``;
+``--no-point`` skips it), and prints their ratio: the point-compartment path's
+cost before and after.
+
 Times, interleaved round by round and reported as medians (each call waited for
 with ``block_until_ready``, after one compiling call and one warm-up call): the
 forward simulation (soma voltages of all cells) and ``value_and_grad`` of the mean
@@ -38,6 +45,7 @@ import warnings
 import jax
 
 N_CELLS = 100
+N_POINT = 2100  # point cells: as many compartments as the branched cells have
 PARENTS = [-1, 0, 0, 0, 0, 0]
 NCOMP = [1, 4, 4, 4, 4, 4]
 SOMA_L = 20.0  # µm, soma length = diameter
@@ -151,12 +159,12 @@ def load_before():
 
 
 def build_point(ns, t_max: float):
-    """``N_CELLS`` one-compartment HH somata (L = diam = 20 µm) under the same
+    """``N_POINT`` one-compartment HH somata (L = diam = 20 µm) under the same
     0.5 nA step, with package ``ns`` (now or before)."""
     from jaxley.channels import HH
 
     net = ns.Network()
-    net.add_population("c", N_CELLS, [HH()], radius=SOMA_R, length=SOMA_L, v=V0)
+    net.add_population("c", N_POINT, [HH()], radius=SOMA_R, length=SOMA_L, v=V0)
     net.stimulate("c", _step(t_max))
     net.record("c", "v")
     sim = ns.compile(net, dt=DT)
@@ -394,10 +402,12 @@ def main(argv: list[str] | None = None) -> None:
         )
     if pt_before is not None:
         same = np.array_equal(np.asarray(v_pt_now), np.asarray(v_pt_before))
+        old, new = f"point cells forward, before ({rev})", "point cells forward, now"
+        cpu_ratio = statistics.median(cpus[old]) / statistics.median(cpus[new])
         print(
-            f"point cells ({N_CELLS} HH somata, one compartment): before / now = "
-            f"{med[f'point cells forward, before ({rev})'] / med['point cells forward, now']:.2f} "
-            f"(traces {'identical' if same else 'differ'})"
+            f"point cells ({N_POINT} HH somata, one compartment each): before / now "
+            f"= {med[old] / med[new]:.2f} (process cpu {cpu_ratio:.2f}; traces "
+            f"{'identical' if same else 'differ'})"
         )
     else:
         print(f"point cells before/after: skipped ({rev})")
