@@ -30,6 +30,7 @@ as the last line, ``speedup_vs_jaxley=<jaxley median / neurosim median>``
     python benchmarks/morphology.py              # float32, 5 rounds
     python benchmarks/morphology.py --x64        # float64 for both
     python benchmarks/morphology.py --quick      # smoke test: 10 ms, 2 rounds
+    python benchmarks/morphology.py --grad-spread  # + gradients at 1 +- 1e-4
 """
 
 from __future__ import annotations
@@ -270,6 +271,11 @@ def main(argv: list[str] | None = None) -> None:
         "--quick", action="store_true", help="smoke test: 10 ms, 2 rounds"
     )
     parser.add_argument(
+        "--grad-spread",
+        action="store_true",
+        help="also print neurosim's gradient at conductances scaled by 1 +- 1e-4",
+    )
+    parser.add_argument(
         "--no-point",
         dest="point",
         action="store_false",
@@ -411,6 +417,13 @@ def main(argv: list[str] | None = None) -> None:
         )
     else:
         print(f"point cells before/after: skipped ({rev})")
+    if args.grad_spread:  # the gradient's sensitivity to tiny parameter changes
+        for scale in (1.0, 1.0 + 1e-4, 1.0 - 1e-4):
+            _, g = ns_vg({k: v * scale for k, v in ns_g.items()})
+            print(
+                f"neurosim gradient at conductances x {scale:.4f}: "
+                + ", ".join(f"{k} {float(v):.5g}" for k, v in g.items())
+            )
     print(f"speedup_vs_jaxley={med['jaxley forward'] / med['neurosim forward']:.2f}")
 
 
