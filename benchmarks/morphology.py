@@ -120,7 +120,9 @@ def load_before():
     """The package as it was before cells of several compartments (the parent
     of the commit that added ``neurosim/morphology``), imported from a
     temporary copy as ``neurosim_before``; ``(None, reason)`` without git."""
+    import atexit
     import importlib
+    import shutil
     import subprocess
     import sys
     import tarfile
@@ -143,6 +145,7 @@ def load_before():
             return None, "no commit adds neurosim/morphology"
         rev = git("rev-parse", "--short", added[-1].decode() + "^").decode().strip()
         tmp = Path(tempfile.mkdtemp(prefix="neurosim_before_"))
+        atexit.register(shutil.rmtree, tmp, ignore_errors=True)
         with open(tmp / "src.tar", "wb") as f:
             f.write(git("archive", rev, "neurosim"))
     except (OSError, subprocess.CalledProcessError) as err:
