@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> None:
     import neurosim
 
     before, rev = load_before() if args.point else (None, "--no-point")
-    pt_now = build_point(neurosim, t_max)
+    pt_now = build_point(neurosim, t_max) if before is not None else None
     pt_before = build_point(before, t_max) if before is not None else None
     ns_c_fwd, v_ns = _first_two(ns_fwd, ns_g)
     ns_c_vg, (l_ns, g_ns) = _first_two(ns_vg, ns_g)
@@ -349,9 +349,9 @@ def main(argv: list[str] | None = None) -> None:
     if nrn:
         nrn[0]()  # warm-up
         calls["NEURON forward (1 thread)"] = (nrn[0],)
-    _, v_pt_now = _first_two(*pt_now)
-    calls["point cells forward, now"] = pt_now
     if pt_before is not None:
+        _, v_pt_now = _first_two(*pt_now)
+        calls["point cells forward, now"] = pt_now
         _, v_pt_before = _first_two(*pt_before)
         calls[f"point cells forward, before ({rev})"] = pt_before
     walls = {k: [] for k in calls}
