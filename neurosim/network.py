@@ -87,7 +87,7 @@ class Network:
         radius: float = 1.0,
         v: float = -70.0,
         morphology: Morphology | None = None,
-        spike_comp: int = 0,
+        spike_comp: int | tuple = 0,
     ) -> str:
         """Add `n` cells with `channels`; returns `name`.
 
@@ -112,7 +112,8 @@ class Network:
             spike_comp: the compartment whose voltage and spikes are the
                 cell's (presynaptic voltage, `Fire`'s spikes), and where
                 `run`'s inputs, stimuli and synapses enter by default
-                (default 0, the root compartment).
+                (default 0, the root compartment; an index, `(branch, j)` or
+                `(branch, loc)`).
         """
         self._check_new_name(name)
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
@@ -175,9 +176,10 @@ class Network:
                 parameters and states then hold one value per listed cell, in
                 this order (`net.set(target, "HH_gNa", [...])` takes
                 `len(cells)` values).
-            comps: for cells of several compartments, compartment indices
-                within each cell (`morph.comp(branch, i)`,
-                `morph.comp_of(branch, loc)`; default: every compartment).
+            comps: for cells of several compartments, the compartments of
+                each cell: indices within the cell, `(branch, j)` or
+                `(branch, loc)` pairs (`Morphology.resolve`); default: every
+                compartment.
                 Per-element values are then one per carrying compartment,
                 cell-major: `len(cells) * len(comps)`.
         """
@@ -244,7 +246,9 @@ class Network:
         if post_comp is None:
             post_comp = post_pop.spike_comp
         elif post_pop.morphology is None and not (
-            isinstance(post_comp, int) and post_comp == 0
+            isinstance(post_comp, (int, np.integer))
+            and not isinstance(post_comp, bool)
+            and post_comp == 0
         ):
             raise ValueError(
                 f"post_comp: {post!r} has point cells (one compartment), got "
