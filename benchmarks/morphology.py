@@ -427,6 +427,14 @@ def main(argv: list[str] | None = None) -> None:
                 f"neurosim gradient at conductances x {scale:.4f}: "
                 + ", ".join(f"{k} {float(v):.5g}" for k, v in g.items())
             )
+    best = {k: min(v) for k, v in walls.items()}
+    cpu = {k: statistics.median(v) for k, v in cpus.items()}
+    print(
+        "forward jaxley / neurosim: fastest runs "
+        f"{best['jaxley forward'] / best['neurosim forward']:.2f}, process cpu "
+        f"{cpu['jaxley forward'] / cpu['neurosim forward']:.2f} (a busy machine "
+        "spreads the medians)"
+    )
     print(f"speedup_vs_jaxley={med['jaxley forward'] / med['neurosim forward']:.2f}")
 
 

@@ -61,7 +61,7 @@ morph = Morphology.tree(
 )
 SOMA = 0
 DEND = list(range(1, morph.n_comp))
-TIP = morph.comp_of(3, 1.0)  # the far end of branch 3
+TIP = morph.resolve((3, 1.0))  # the far end of branch 3
 print(morph, "| soma", SOMA, "| tip", TIP)
 
 # the hidden truth: HH in the soma, weaker HH ("HHd") in the dendrites
