@@ -12,6 +12,13 @@ backward Euler). The same model is built three times:
 - in NEURON (``hh`` soma, ``pas`` dendrites, ``IClamp``, fixed-step backward
   Euler, one thread) when the ``neuron`` package is importable.
 
+A last row runs 2100 one-compartment HH somata (as many compartments as the
+branched cells) with this package and with the package as it was before cells
+of several compartments (the parent of the commit that added
+``neurosim/morphology``, imported from ``git archive`` as ``neurosim_before``;
+``--no-point`` skips it), and prints their ratio: the point-compartment path's
+cost before and after.
+
 Times, interleaved round by round and reported as medians (each call waited for
 with ``block_until_ready``, after one compiling call and one warm-up call): the
 forward simulation (soma voltages of all cells) and ``value_and_grad`` of the mean
@@ -23,6 +30,7 @@ as the last line, ``speedup_vs_jaxley=<jaxley median / neurosim median>``
     python benchmarks/morphology.py              # float32, 5 rounds
     python benchmarks/morphology.py --x64        # float64 for both
     python benchmarks/morphology.py --quick      # smoke test: 10 ms, 2 rounds
+    python benchmarks/morphology.py --grad-spread  # + gradients at 1 +- 1e-4
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ import warnings
 import jax
 
 N_CELLS = 100
+N_POINT = 2100  # point cells: as many compartments as the branched cells have
 PARENTS = [-1, 0, 0, 0, 0, 0]
 NCOMP = [1, 4, 4, 4, 4, 4]
 SOMA_L = 20.0  # µm, soma length = diameter
@@ -104,6 +113,71 @@ def build_neurosim(t_max: float):
 
     g0 = {k: jnp.asarray(params["c"][k]).ravel()[0] for k in ("HH_gNa", "Leak_gLeak")}
     return jax.jit(forward), jax.jit(jax.value_and_grad(loss)), g0
+
+
+# --------------------------------------------------------------------------- point cells
+def load_before():
+    """The package as it was before cells of several compartments (the parent
+    of the commit that added ``neurosim/morphology``), imported from a
+    temporary copy as ``neurosim_before``; ``(None, reason)`` without git."""
+    import atexit
+    import importlib
+    import shutil
+    import subprocess
+    import sys
+    import tarfile
+    import tempfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*cmd):
+        return subprocess.run(
+            ["git", "-C", str(root), *cmd], capture_output=True, check=True
+        ).stdout
+
+    try:
+        added = git(
+            "log", "--diff-filter=A", "--format=%H", "--",
+            "neurosim/morphology/__init__.py",
+        ).split()  # fmt: skip
+        if not added:
+            return None, "no commit adds neurosim/morphology"
+        rev = git("rev-parse", "--short", added[-1].decode() + "^").decode().strip()
+        tmp = Path(tempfile.mkdtemp(prefix="neurosim_before_"))
+        atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+        with open(tmp / "src.tar", "wb") as f:
+            f.write(git("archive", rev, "neurosim"))
+    except (OSError, subprocess.CalledProcessError) as err:
+        return None, f"git unavailable ({err})"
+    with tarfile.open(tmp / "src.tar") as tar:
+        tar.extractall(tmp, filter="data")
+    (tmp / "neurosim").rename(tmp / "neurosim_before")
+    for py in (tmp / "neurosim_before").rglob("*.py"):
+        text = py.read_text()
+        text = text.replace("from neurosim.", "from neurosim_before.")
+        text = text.replace("import neurosim.", "import neurosim_before.")
+        py.write_text(text)
+    sys.path.insert(0, str(tmp))
+    return importlib.import_module("neurosim_before"), rev
+
+
+def build_point(ns, t_max: float):
+    """``N_POINT`` one-compartment HH somata (L = diam = 20 µm) under the same
+    0.5 nA step, with package ``ns`` (now or before)."""
+    from jaxley.channels import HH
+
+    net = ns.Network()
+    net.add_population("c", N_POINT, [HH()], radius=SOMA_R, length=SOMA_L, v=V0)
+    net.stimulate("c", _step(t_max))
+    net.record("c", "v")
+    sim = ns.compile(net, dt=DT)
+    params = sim.init_params()
+
+    def forward(p):
+        return sim.run(p, t_max=t_max)["c.v"]
+
+    return jax.jit(forward), params
 
 
 # --------------------------------------------------------------------------- jaxley
@@ -199,6 +273,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--quick", action="store_true", help="smoke test: 10 ms, 2 rounds"
     )
+    parser.add_argument(
+        "--grad-spread",
+        action="store_true",
+        help="also print neurosim's gradient at conductances scaled by 1 +- 1e-4",
+    )
+    parser.add_argument(
+        "--no-point",
+        dest="point",
+        action="store_false",
+        help="skip the point-cell row against the engine before cells of several "
+        "compartments",
+    )
     args = parser.parse_args(argv)
     t_max = 10.0 if args.quick else T_MAX
     if args.quick:
@@ -235,6 +321,11 @@ def main(argv: list[str] | None = None) -> None:
     nrn = build_neuron(t_max)
     nrn_build = time.perf_counter() - t0
 
+    import neurosim
+
+    before, rev = load_before() if args.point else (None, "--no-point")
+    pt_now = build_point(neurosim, t_max) if before is not None else None
+    pt_before = build_point(before, t_max) if before is not None else None
     ns_c_fwd, v_ns = _first_two(ns_fwd, ns_g)
     ns_c_vg, (l_ns, g_ns) = _first_two(ns_vg, ns_g)
     jx_c_fwd, v_jx = _first_two(jx_fwd, jx_p)
@@ -258,6 +349,11 @@ def main(argv: list[str] | None = None) -> None:
     if nrn:
         nrn[0]()  # warm-up
         calls["NEURON forward (1 thread)"] = (nrn[0],)
+    if pt_before is not None:
+        _, v_pt_now = _first_two(*pt_now)
+        calls["point cells forward, now"] = pt_now
+        _, v_pt_before = _first_two(*pt_before)
+        calls[f"point cells forward, before ({rev})"] = pt_before
     walls = {k: [] for k in calls}
     cpus = {k: [] for k in calls}
     for _ in range(args.repeats):
@@ -313,6 +409,32 @@ def main(argv: list[str] | None = None) -> None:
             "forward ratio (NEURON / neurosim): "
             f"{med['NEURON forward (1 thread)'] / med['neurosim forward']:.2f}"
         )
+    if pt_before is not None:
+        same = np.array_equal(np.asarray(v_pt_now), np.asarray(v_pt_before))
+        old, new = f"point cells forward, before ({rev})", "point cells forward, now"
+        cpu_ratio = statistics.median(cpus[old]) / statistics.median(cpus[new])
+        print(
+            f"point cells ({N_POINT} HH somata, one compartment each): before / now "
+            f"= {med[old] / med[new]:.2f} (process cpu {cpu_ratio:.2f}; traces "
+            f"{'identical' if same else 'differ'})"
+        )
+    else:
+        print(f"point cells before/after: skipped ({rev})")
+    if args.grad_spread:  # the gradient's sensitivity to tiny parameter changes
+        for scale in (1.0, 1.0 + 1e-4, 1.0 - 1e-4):
+            _, g = ns_vg({k: v * scale for k, v in ns_g.items()})
+            print(
+                f"neurosim gradient at conductances x {scale:.4f}: "
+                + ", ".join(f"{k} {float(v):.5g}" for k, v in g.items())
+            )
+    best = {k: min(v) for k, v in walls.items()}
+    cpu = {k: statistics.median(v) for k, v in cpus.items()}
+    print(
+        "forward jaxley / neurosim: fastest runs "
+        f"{best['jaxley forward'] / best['neurosim forward']:.2f}, process cpu "
+        f"{cpu['jaxley forward'] / cpu['neurosim forward']:.2f} (a busy machine "
+        "spreads the medians)"
+    )
     print(f"speedup_vs_jaxley={med['jaxley forward'] / med['neurosim forward']:.2f}")
 
 

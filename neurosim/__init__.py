@@ -51,8 +51,10 @@ from .network import step_current as step_current
 from .network import uniform as uniform
 from .train import NonFiniteError as NonFiniteError
 from .train import Objective as Objective
+from .train import TraceLoss as TraceLoss
 from .train import evaluate as evaluate
 from .train import fit as fit
+from .train import fit_traces as fit_traces
 from .train.trainable import count_trainable as count_trainable
 from .train.trainable import get_trainable as get_trainable
 from .train.trainable import set_trainable as set_trainable

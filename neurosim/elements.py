@@ -167,6 +167,15 @@ class Projection:
     params: dict = field(default_factory=dict)
     states: dict = field(default_factory=dict)
     post_comp: int = 0  # the compartment the synapse acts on, within a cell
+    # per-edge compartments: the distinct (cell, compartment) sites the edges
+    # reach, as flat indices into the postsynaptic population's compartments;
+    # `conn`'s postsynaptic indices then count sites (see `edge_sites`)
+    sites: np.ndarray | None = None
+
+    def post_index(self, post: Population) -> np.ndarray | None:
+        """Flat index (into `post`'s compartments) of the compartment each
+        postsynaptic element of `conn` acts on; `None` for point cells."""
+        return post.comp_index(self.post_comp) if self.sites is None else self.sites
 
     @property
     def n(self) -> int:
@@ -236,12 +245,89 @@ def check_value(
     return float(arr) if arr.ndim == 0 else arr.astype(float)
 
 
-def check_comp(comp: Any, n_comp: int, what: str) -> int:
-    """`comp` as a compartment index within a cell of `n_comp` compartments."""
-    if isinstance(comp, bool) or not isinstance(comp, (int, np.integer)):
-        raise TypeError(f"{what}: expected a compartment index, got {comp!r}.")
+def _is_int(x: Any) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def check_comp(
+    comp: Any, n_comp: int, what: str, morphology: Morphology | None = None
+) -> int:
+    """`comp` as a compartment index within a cell of `n_comp` compartments.
+
+    A compartment is addressed by its index within the cell (an int,
+    branch-major), or, for a cell with a `morphology`, by a pair
+    `(branch, j)` (compartment `j` of `branch`, an int; negative counts from
+    the branch's end) or `(branch, loc)` (a float in [0, 1] along the
+    branch: the compartment it falls into, jaxley's `branch(k).loc(loc)`).
+    """
+    if isinstance(comp, tuple) and morphology is not None:
+        return morphology.resolve(comp, what)
+    if not _is_int(comp):
+        pair = " or (branch, j) / (branch, loc)" if morphology is not None else ""
+        raise TypeError(f"{what}: expected a compartment index{pair}, got {comp!r}.")
     if not 0 <= comp < n_comp:
         raise ValueError(
             f"{what}: expected a compartment index in [0, {n_comp}), got {comp!r}."
         )
     return int(comp)
+
+
+def check_comps(
+    comps: Any, n_comp: int, what: str, morphology: Morphology | None = None
+) -> np.ndarray:
+    """A list of compartment addresses (see `check_comp`) as distinct int32
+    indices within a cell."""
+    if isinstance(comps, tuple) and morphology is not None and len(comps) == 2:
+        if _is_int(comps[0]) and isinstance(comps[1], (float, np.floating)):
+            comps = [comps]  # one (branch, loc)
+    if isinstance(comps, np.ndarray) or not isinstance(comps, (list, tuple)):
+        return check_cells(comps, n_comp, what)
+    idx = [check_comp(c, n_comp, what, morphology) for c in comps]
+    return check_cells(np.asarray(idx, dtype=np.int64), n_comp, what)
+
+
+def edge_sites(
+    post: Population, conn: Connectivity, post_comp: Any, what: str = "post_comp"
+) -> tuple[int, np.ndarray | None, Connectivity]:
+    """Resolve a projection's postsynaptic compartment(s).
+
+    `post_comp` is one address for every edge (see `check_comp`) or a list
+    or array of one address per edge (an all-to-all projection's may be an
+    `(n_pre, n_post)` array). Returns `(comp, sites, conn)`: with one
+    compartment for all edges, `(comp, None, conn)`; otherwise the distinct
+    flat `(cell, compartment)` sites, sorted, and `conn` rewired onto them (its
+    `n_post` the number of sites, not all-to-all), so a synapse's
+    postsynaptic states and currents are per site.
+    """
+    if not isinstance(post_comp, (list, np.ndarray)):
+        return check_comp(post_comp, post.n_comp, what, post.morphology), None, conn
+    if post.morphology is None:
+        raise ValueError(
+            f"{what}: {post.name!r} has point cells (one compartment); per-edge "
+            "compartments need cells with a morphology."
+        )
+    if isinstance(post_comp, np.ndarray):
+        if post_comp.shape == (conn.n_pre, conn.n_post) and conn.all_to_all:
+            post_comp = post_comp.reshape(-1)
+        post_comp = list(post_comp)
+    if len(post_comp) != conn.n_edges:
+        raise ValueError(
+            f"{what}: {len(post_comp)} compartments for {conn.n_edges} edges; give "
+            "one address per edge (or one for all)."
+        )
+    comps = np.asarray(
+        [check_comp(c, post.n_comp, what, post.morphology) for c in post_comp],
+        dtype=np.int64,
+    )
+    if np.all(comps == comps[0]):
+        return int(comps[0]), None, conn
+    flat = conn.post_idx.astype(np.int64) * post.n_comp + comps
+    sites, site_of_edge = np.unique(flat, return_inverse=True)
+    rewired = Connectivity(
+        conn.n_pre,
+        int(sites.size),
+        conn.pre_idx,
+        site_of_edge.astype(conn.post_idx.dtype),
+        False,
+    )
+    return 0, sites.astype(np.int32), rewired

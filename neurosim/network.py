@@ -30,8 +30,10 @@ from .elements import (
     Projection,
     check_cells,
     check_comp,
+    check_comps,
     check_defaults,
     check_value,
+    edge_sites,
 )
 from .elements import POSITIVE_PARAMS as POSITIVE_PARAMS
 from .elements import Insertion as Insertion
@@ -85,7 +87,7 @@ class Network:
         radius: float = 1.0,
         v: float = -70.0,
         morphology: Morphology | None = None,
-        spike_comp: int = 0,
+        spike_comp: int | tuple = 0,
     ) -> str:
         """Add `n` cells with `channels`; returns `name`.
 
@@ -110,7 +112,8 @@ class Network:
             spike_comp: the compartment whose voltage and spikes are the
                 cell's (presynaptic voltage, `Fire`'s spikes), and where
                 `run`'s inputs, stimuli and synapses enter by default
-                (default 0, the root compartment).
+                (default 0, the root compartment; an index, `(branch, j)` or
+                `(branch, loc)`).
         """
         self._check_new_name(name)
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
@@ -142,7 +145,9 @@ class Network:
                 )
         else:
             pop.morphology, pop.n_comp = morphology, morphology.n_comp
-            pop.spike_comp = check_comp(spike_comp, pop.n_comp, "spike_comp")
+            pop.spike_comp = check_comp(
+                spike_comp, pop.n_comp, "spike_comp", morphology
+            )
             geo = morphology.geometry()
             geometry = tuple((k, np.tile(geo[k], pop.n)) for k in CABLE_PARAMS)
             pop.params.update(dict.fromkeys(CABLE_PARAMS, 1.0))
@@ -171,9 +176,10 @@ class Network:
                 parameters and states then hold one value per listed cell, in
                 this order (`net.set(target, "HH_gNa", [...])` takes
                 `len(cells)` values).
-            comps: for cells of several compartments, compartment indices
-                within each cell (`morph.comp(branch, i)`,
-                `morph.comp_of(branch, loc)`; default: every compartment).
+            comps: for cells of several compartments, the compartments of
+                each cell: indices within the cell, `(branch, j)` or
+                `(branch, loc)` pairs (`Morphology.resolve`); default: every
+                compartment.
                 Per-element values are then one per carrying compartment,
                 cell-major: `len(cells) * len(comps)`.
         """
@@ -181,7 +187,11 @@ class Network:
         if pop is None:
             raise unknown("population", target, self.populations, "target: ")
         idx = None if cells is None else check_cells(cells, pop.n)
-        comp_idx = None if comps is None else check_cells(comps, pop.n_comp, "comps")
+        comp_idx = (
+            None
+            if comps is None
+            else check_comps(comps, pop.n_comp, "comps", pop.morphology)
+        )
         if comp_idx is not None and pop.morphology is None:
             comp_idx = None  # a point cell's one compartment
         pop.insert(as_channel(channel), idx, comp_idx)
@@ -194,7 +204,7 @@ class Network:
         connectivity: Any = "all_to_all",
         *,
         name: str | None = None,
-        post_comp: int | None = None,
+        post_comp: Any = None,
     ) -> str:
         """Project `pre` onto `post` through `synapse`; returns the projection name.
 
@@ -206,9 +216,15 @@ class Network:
                 `"one_to_one"`, `Random(p, seed)` or `EdgeList(pre, post)`.
             name: defaults to `"pre->post"`.
             post_comp: for postsynaptic cells of several compartments, the
-                compartment (index within the cell) that the synaptic current
-                enters and whose voltage the synapse sees (default: `post`'s
-                spike compartment).
+                compartment that the synaptic current enters and whose voltage
+                the synapse sees (default: `post`'s spike compartment): an
+                index within the cell, `(branch, j)` or `(branch, loc)` with
+                `loc` in [0, 1]; or a list (or array) of one such address per
+                edge (an all-to-all projection's as `(n_pre, n_post)`). Edges
+                onto different compartments make the projection an edge list
+                over the distinct (cell, compartment) sites: its per-edge
+                values are then `(n_edges,)` and the synapse's postsynaptic
+                states one per site.
         """
         for side, pop in (("pre", pre), ("post", post)):
             if pop not in self.populations:
@@ -229,13 +245,19 @@ class Network:
         post_pop = self.populations[post]
         if post_comp is None:
             post_comp = post_pop.spike_comp
-        elif post_pop.morphology is None and post_comp != 0:
+        elif post_pop.morphology is None and not (
+            isinstance(post_comp, (int, np.integer))
+            and not isinstance(post_comp, bool)
+            and post_comp == 0
+        ):
             raise ValueError(
                 f"post_comp: {post!r} has point cells (one compartment), got "
                 f"{post_comp!r}."
             )
-        post_comp = check_comp(post_comp, post_pop.n_comp, "post_comp")
-        proj = Projection(name, pre, post, synapse, wiring, post_comp=post_comp)
+        post_comp, sites, wiring = edge_sites(post_pop, wiring, post_comp)
+        proj = Projection(
+            name, pre, post, synapse, wiring, post_comp=post_comp, sites=sites
+        )
         proj.params.update(synapse.synapse_params)
         proj.states.update({k: float(v) for k, v in synapse.synapse_states.items()})
         self.projections[name] = proj
@@ -373,13 +395,18 @@ class Network:
             raise unknown("state", state, [*el.states], f"record {target!r}: ")
         return target, state
 
-    def stimulate(self, target: str, current: Any, comp: int | None = None) -> None:
+    def stimulate(
+        self, target: str, current: Any, comp: Any = None, cells: Any = None
+    ) -> None:
         """A fixed external current (nA) for every sample: shape `(time,)` (the same
-        for every neuron of `target`) or `(time, n)`. Added to `run`'s inputs
-        and to earlier stimuli of `target` (the shorter one padded with zeros),
-        as jaxley adds stimuli. For cells of several compartments it enters
-        compartment `comp` of each cell (default: the spike compartment); the
-        stored stimulus is then per compartment, `(time, n * n_comp)`."""
+        for every stimulated cell of `target`) or `(time, n_cells)`. Added to
+        `run`'s inputs and to earlier stimuli of `target` (the shorter one
+        padded with zeros), as jaxley adds stimuli. For cells of several
+        compartments it enters compartment `comp` of each cell (default: the
+        spike compartment; an index within the cell, `(branch, j)` or
+        `(branch, loc)`, see `connect`'s `post_comp`); the stored stimulus is
+        then per compartment, `(time, n * n_comp)`. `cells` (indices) limits
+        it to some cells; `n_cells` is then `len(cells)`, else `n`."""
         pop = self.populations.get(target)
         if pop is None:
             raise unknown("population", target, self.populations, "stimulate: ")
@@ -388,15 +415,20 @@ class Network:
                 f"comp: {target!r} has point cells (one compartment), got {comp!r}."
             )
         comp = pop.spike_comp if comp is None else comp
-        comp = check_comp(comp, pop.n_comp, "comp")
+        comp = check_comp(comp, pop.n_comp, "comp", pop.morphology)
+        idx = np.arange(pop.n) if cells is None else check_cells(cells, pop.n)
         arr = np.asarray(current, dtype=float)
         if arr.ndim == 1:
-            arr = np.repeat(arr[:, None], pop.n, axis=1)
-        if arr.ndim != 2 or arr.shape[1] != pop.n:
+            arr = np.repeat(arr[:, None], idx.size, axis=1)
+        if arr.ndim != 2 or arr.shape[1] != idx.size:
             raise ValueError(
-                f"current: expected shape (time,) or (time, {pop.n}), got "
+                f"current: expected shape (time,) or (time, {idx.size}), got "
                 f"{np.shape(current)}."
             )
+        if cells is not None:
+            full = np.zeros((arr.shape[0], pop.n))
+            full[:, idx] = arr
+            arr = full
         if not np.all(np.isfinite(arr)):
             raise ValueError(
                 f"current: values for {target!r} must be finite, got NaN or inf."

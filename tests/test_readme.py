@@ -20,6 +20,8 @@ def test_readme_example_runs():
     exec(compile(blocks[2], str(README), "exec"), scope)
     assert scope["obs"].v["cells"].shape == (2, 6)
     assert scope["params"]["cells"]["HH_gNa"].shape == ()
+    exec(compile(blocks[3], str(README), "exec"), scope)
+    assert scope["v"].shape == (801, 1, 11) and scope["tip"].shape == (801,)
 
 
 def test_readme_first_lines_give_install_and_test_commands():

@@ -25,6 +25,7 @@ FIGURES = {
         "04_sample",
     ],
     "06_recurrent_shd.py": ["06_training", "06_rasters", "06_confusion"],
+    "07_dendrites.py": ["07_morphology", "07_traces", "07_fit", "07_fitted_traces"],
     "08_interop.py": ["08_from_jaxley", "08_nir_round_trip"],
 }
 # Tutorials that need an optional extra: the module they import.

@@ -135,10 +135,13 @@ def check_inputs(net: Network, inputs: Any, named: list):
         if pop is None:
             raise unknown("population", name, net.populations, "inputs: ")
         shape = jnp.shape(x)
-        if len(shape) not in (2, 3) or shape[-1] != pop.n:
+        # cells of several compartments also take one value per compartment
+        widths = {pop.n, pop.n * pop.n_comp}
+        if len(shape) not in (2, 3) or shape[-1] not in widths:
+            n = " or ".join(str(w) for w in sorted(widths))
             raise ValueError(
-                f"inputs[{name!r}]: expected shape (batch, time, {pop.n}) or "
-                f"(time, {pop.n}), got {shape}."
+                f"inputs[{name!r}]: expected shape (batch, time, {n}) or "
+                f"(time, {n}), got {shape}."
             )
         b = shape[0] if len(shape) == 3 else None
         if b == 0:

@@ -287,7 +287,7 @@ class Simulator:
                 obs.spikes.get(proj.pre), _at(mid[proj.pre], pre_pop.spike_index)
             )
             # the postsynaptic compartment of each cell (a point cell: the cell)
-            post_at = post_pop.comp_index(proj.post_comp)
+            post_at = proj.post_index(post_pop)
             v_post = _at(mid[proj.post], post_at)
             new[name] = {
                 **new[name],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from typing import Any
 
 import jax
@@ -210,12 +212,7 @@ def solve(v: Any, a: Any, b: Any, dt: Any, coupling: Coupling) -> jax.Array:
         )
 
     if len(levels) <= _UNROLL_LEVELS:
-        for nodes, pars in zip(reversed(levels), reversed(parents), strict=True):
-            d, r = eliminate(d, r, nodes, pars)
-        x = jnp.zeros_like(r).at[..., sys.root].set(r[..., sys.root] / d[..., sys.root])
-        for nodes, pars in zip(levels, parents, strict=True):
-            x = substitute(x, d, r, nodes, pars)
-        return x[..., :n_comp]
+        return _tree_solve(sys, d, r, a_lo, a_up)[..., :n_comp]
 
     # Many levels: pad each level to one width with a spurious node (index
     # n_nodes: diagonal 1, no coupling) and loop.
@@ -246,3 +243,130 @@ def solve(v: Any, a: Any, b: Any, dt: Any, coupling: Coupling) -> jax.Array:
         0, n_lv, lambda i, x: substitute(x, d, r, lv_nodes[i], lv_pars[i]), x
     )
     return x[..., :n_comp]
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _tree_solve(sys: _System, d: Any, r: Any, a_lo: Any, a_up: Any) -> jax.Array:
+    """`x` with `A x = r` on the node tree (all `(..., n_nodes)`): diagonal
+    `d`, `A[i, parent(i)] = a_lo[i]`, `A[parent(i), i] = a_up[i]`.
+
+    Its derivative is the implicit one, `ẋ = A⁻¹ (ṙ - Ȧ x)`, with the solve a
+    `jax.lax.custom_linear_solve` whose transpose is the transposed system
+    solved on the same tree: reverse mode costs one more tree solve per step
+    rather than the elimination differentiated step by step."""
+    return _solve_by_levels(sys, d, r, a_lo, a_up)
+
+
+@_tree_solve.defjvp
+def _tree_solve_jvp(sys, primals, tangents):
+    d, r, a_lo, a_up = primals
+    d_dot, r_dot, lo_dot, up_dot = tangents
+    x = _solve_by_levels(sys, d, r, a_lo, a_up)
+
+    def matvec(d, a_lo, a_up):
+        def mv(y):
+            return _tree_matvec(sys, d, a_lo, a_up, y)
+
+        return mv
+
+    rhs = r_dot - _tree_matvec(sys, d_dot, lo_dot, up_dot, x)
+    x_dot = jax.lax.custom_linear_solve(
+        matvec(d, a_lo, a_up),
+        rhs,
+        solve=lambda _, b: _solve_by_levels(sys, d, b, a_lo, a_up),
+        transpose_solve=lambda _, b: _solve_by_levels(sys, d, b, a_up, a_lo),
+    )
+    return x, x_dot
+
+
+def _tree_matvec(sys: _System, d: Any, a_lo: Any, a_up: Any, x: Any) -> jax.Array:
+    """`A x` for the node tree of `_tree_solve`."""
+    has = sys.parent >= 0
+    par = np.where(has, sys.parent, 0)
+    zero = jnp.zeros_like(x)
+    y = d * x + jnp.where(has, a_lo * x[..., par], zero)
+    return y.at[..., par].add(jnp.where(has, a_up * x, zero))
+
+
+def _solve_by_levels(sys: _System, d: Any, r: Any, a_lo: Any, a_up: Any) -> jax.Array:
+    """The elimination of `solve` with each level of the tree its own array:
+    the nodes are permuted once into level order (one gather per operand), so
+    a level is a static slice, and the sums onto parents and the reads of
+    parents are gathers with static indices, never scatters (`_LevelPlan`).
+    Returns every node's value, in node order."""
+    plan = _LevelPlan.of(sys)
+    perm = plan.perm
+    d, r, a_lo, a_up = (x[..., perm] for x in (d, r, a_lo, a_up))
+
+    def cut(x):
+        return [x[..., a:b] for a, b in plan.bounds]
+
+    d, r, lo, up = cut(d), cut(r), cut(a_lo), cut(a_up)
+    for k in range(len(d) - 1, 0, -1):  # leaves to root
+        f = up[k] / d[k]
+        d[k - 1] = d[k - 1] - plan.onto_parents(k, f * lo[k])
+        r[k - 1] = r[k - 1] - plan.onto_parents(k, f * r[k])
+    x = [r[0] / d[0]]
+    for k in range(1, len(d)):  # root to leaves
+        x.append((r[k] - lo[k] * x[k - 1][..., plan.parent_pos[k]]) / d[k])
+    return jnp.concatenate(x, axis=-1)[..., plan.node_pos]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class _LevelPlan:
+    """Static indices of `_solve_by_levels` for one `_System`.
+
+    `perm`: the nodes in level order; `bounds[k]`: level `k`'s slice of it;
+    `parent_pos[k]`: the position of each level-`k` node's parent within
+    level `k - 1`; `gathers[k]`: index arrays into level `k` (plus one
+    trailing zero) whose gathered sum is, per parent position, the sum over
+    its children (one array per child a parent may have); `node_pos`: each
+    node's position in level order.
+    """
+
+    perm: np.ndarray
+    bounds: tuple
+    parent_pos: tuple
+    gathers: tuple
+    node_pos: np.ndarray
+
+    def onto_parents(self, k: int, vals: Any) -> Any:
+        """Sum level-`k` values onto their parents' positions in level `k - 1`."""
+        padded = jnp.concatenate([vals, jnp.zeros_like(vals[..., :1])], axis=-1)
+        total = padded[..., self.gathers[k][0]]
+        for idx in self.gathers[k][1:]:
+            total = total + padded[..., idx]
+        return total
+
+    @staticmethod
+    @functools.cache
+    def of(sys: _System) -> _LevelPlan:
+        levels = [np.asarray(lv) for lv in sys.levels]
+        perm = np.concatenate(levels)
+        where = np.empty(sys.n_nodes, dtype=np.int64)
+        where[perm] = np.arange(sys.n_nodes)
+        sizes = [len(lv) for lv in levels]
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        bounds = tuple(
+            (int(a), int(b)) for a, b in zip(starts[:-1], starts[1:], strict=True)
+        )
+        parent_pos, gathers = [np.zeros(0, np.int32)], [()]
+        for k in range(1, len(levels)):
+            pos = where[sys.parent[levels[k]]] - starts[k - 1]
+            parent_pos.append(pos.astype(np.int32))
+            n_par, n_kid = sizes[k - 1], sizes[k]
+            kids: list[list[int]] = [[] for _ in range(n_par)]
+            for i, p in enumerate(pos):
+                kids[p].append(i)
+            width = max(len(c) for c in kids)
+            layers = np.full((width, n_par), n_kid, np.int32)  # n_kid: the zero
+            for p, c in enumerate(kids):
+                layers[: len(c), p] = c
+            gathers.append(tuple(layers))
+        return _LevelPlan(
+            perm.astype(np.int32),
+            bounds,
+            tuple(parent_pos),
+            tuple(gathers),
+            where.astype(np.int32),
+        )

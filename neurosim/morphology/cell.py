@@ -293,6 +293,58 @@ class Morphology:
         edges = np.linspace(0, 1 + 1e-10, n + 1)
         return int(self.comp_start[branch] + np.digitize(float(loc), edges) - 1)
 
+    def resolve(self, address: Any, what: str = "comp") -> int:
+        """The compartment index of an address: an index within the cell (an
+        int), `(branch, j)` (compartment `j` of `branch`, negative from its
+        end) or `(branch, loc)` (a float in [0, 1] along `branch`, as
+        `comp_of`). Raises `ValueError` (out of range) or `TypeError` (not
+        an address) naming `what`.
+
+        Index a recording with it: `rec["pop.v"][..., cell, m.resolve((3, 1.0))]`.
+        """
+        if _is_int(address):
+            if not 0 <= address < self.n_comp:
+                raise ValueError(
+                    f"{what}: compartment {address} is out of range; the cell has "
+                    f"compartments 0..{self.n_comp - 1}."
+                )
+            return int(address)
+        if (
+            not isinstance(address, tuple)
+            or len(address) != 2
+            or not _is_int(address[0])
+        ):
+            raise TypeError(
+                f"{what}: expected a compartment index, (branch, j) with j an int or "
+                f"(branch, loc) with loc a float in [0, 1], got {address!r}."
+            )
+        branch, where = int(address[0]), address[1]
+        if not 0 <= branch < self.n_branches:
+            raise ValueError(
+                f"{what}: branch {branch} of {address!r} is out of range; the cell "
+                f"has branches 0..{self.n_branches - 1}."
+            )
+        n = self.ncomp[branch]
+        if _is_int(where):
+            if not -n <= where < n:
+                raise ValueError(
+                    f"{what}: compartment {where} of {address!r} is out of range; "
+                    f"branch {branch} has {n} compartments (0..{n - 1}, or negative "
+                    "from its end)."
+                )
+            return self.comp(branch, int(where))
+        if isinstance(where, (float, np.floating)):
+            if not 0.0 <= float(where) <= 1.0:
+                raise ValueError(
+                    f"{what}: location {where} of {address!r} is out of range; "
+                    "expected a float in [0, 1] along the branch."
+                )
+            return self.comp_of(branch, float(where))
+        raise TypeError(
+            f"{what}: expected (branch, j) with j an int or (branch, loc) with loc "
+            f"a float in [0, 1], got {address!r}."
+        )
+
     def geometry(self) -> dict[str, np.ndarray]:
         """The four trainable geometry arrays, keyed as `coupling` takes them."""
         return {k: getattr(self, k) for k in _GEOMETRY}
@@ -301,6 +353,10 @@ class Morphology:
     def system(self) -> _System:
         """The static structure of the linear system (see `solve`)."""
         return _System.build(self)
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
 
 
 def _cylinder(xp: Any, length: Any, radius: Any) -> tuple[Any, Any]:

@@ -11,7 +11,8 @@ works headless (Agg); `save` writes a PNG and closes the figure.
 This package depends on numpy and matplotlib only, never on the engine. One
 module per kind of figure: `traces` (voltage traces, output panels, rasters),
 `training` (training curves, confusion matrix), `distributions` (parameter
-histograms, time constants per layer) and `diagram` (network structure);
+histograms, time constants per layer), `diagram` (network structure) and
+`morphology` (a cell's branches);
 `_common` holds the shared argument checks, axes handling and `save`.
 """
 
@@ -19,6 +20,7 @@ from ._common import save as save
 from .diagram import network_diagram as network_diagram
 from .distributions import param_distribution as param_distribution
 from .distributions import tau_per_layer as tau_per_layer
+from .morphology import morphology as morphology
 from .traces import output_panels as output_panels
 from .traces import raster as raster
 from .traces import rasters as rasters
@@ -28,6 +30,7 @@ from .training import training_curves as training_curves
 
 __all__ = [
     "confusion_matrix",
+    "morphology",
     "network_diagram",
     "output_panels",
     "param_distribution",

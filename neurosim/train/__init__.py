@@ -13,3 +13,6 @@ from .objective import Objective as Objective
 from .rules import eprop as eprop
 from .rules import fit_online as fit_online
 from .rules import random_feedback as random_feedback
+from .traces import TraceLoss as TraceLoss
+from .traces import fit_traces as fit_traces
+from .traces import spike_stats as spike_stats
