@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -111,8 +112,20 @@ def _with_delays(
     return net
 
 
-def _train_step(variant: str, shape: dict, seed: int) -> Callable[[], Any]:
-    """A warmed-up call of one training step of the variant's network."""
+def _memory_limit() -> float:
+    """Bytes one step's temporaries may take: the device's limit, or half the
+    host memory available now (a CPU shares it)."""
+    stats = jax.devices()[0].memory_stats() or {}
+    if "bytes_limit" in stats:
+        return float(stats["bytes_limit"])
+    return 0.5 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+
+
+def _train_step(
+    variant: str, shape: dict, seed: int
+) -> tuple[Callable[[], Any] | None, float]:
+    """A warmed-up call of one training step of the variant's network (`None`
+    when its temporaries do not fit `_memory_limit`) and their size (bytes)."""
     cfg = dataclasses.replace(
         shd.DEFAULTS, hidden=shape["hidden"], channels=shape["n_in"], n_steps=shape["T"]
     )
@@ -129,17 +142,22 @@ def _train_step(variant: str, shape: dict, seed: int) -> Callable[[], Any]:
         rng.random((shape["batch"], shape["T"], shape["n_in"])) < 0.05, jnp.float32
     )
     y = jnp.asarray(rng.integers(0, shape["n_out"], shape["batch"]), jnp.int32)
-    state = opt.init(theta)
+    args = (theta, opt.init(theta), params, x, y)
+    compiled = step.lower(*args).compile()
+    memory = compiled.memory_analysis()
+    temp = float(memory.temp_size_in_bytes) if memory is not None else 0.0
+    if temp > _memory_limit():
+        return None, temp
 
     def call():
-        out = step(theta, state, params, x, y)
+        out = compiled(*args)
         jax.block_until_ready(out.theta)
         if not bool(out.finite):
             raise FloatingPointError(f"{variant}: the training step is not finite")
         return out
 
     call()
-    return call
+    return call, temp
 
 
 def _dense_strategies(shape: dict, seed: int) -> dict[str, Callable[[], Any]]:
@@ -211,25 +229,33 @@ def _fastest(calls: dict[str, Callable[[], Any]], reps: int) -> dict[str, float]
     return best
 
 
-def rows(quick: bool) -> list[dict]:
+def rows(quick: bool, batch: int | None = None) -> list[dict]:
     """The delay-cost rows of `neurosim bench`: each a ratio of step times,
     in float32 whatever the caller's jax config.
 
     Args:
         quick: the small network (seconds), not the SHD shape.
+        batch: another batch size than the shape's (256; quick: 4).
 
     Returns:
-        Dicts with `name`, `value`, `unit`, `goal` and `note`.
+        Dicts with `name`, `value`, `unit`, `goal` and `note`. A variant
+        whose training step needs more memory for its temporaries than the
+        device has (`_memory_limit`) is not run: its value is NaN and its
+        note says how much it needs.
     """
     with jax.enable_x64(False):
-        return _rows(quick)
+        return _rows(quick, batch)
 
 
-def _rows(quick: bool) -> list[dict]:
-    shape = SHAPES[quick]
+def _rows(quick: bool, batch: int | None) -> list[dict]:
+    shape = dict(SHAPES[quick])
+    if batch is not None:
+        shape["batch"] = batch
     reps = 3 if quick else 2
-    steps = {v: _train_step(v, shape, seed=0) for v in VARIANTS}
-    t = _fastest(steps, reps)
+    built = {v: _train_step(v, shape, seed=0) for v in VARIANTS}
+    if built["none"][0] is None:
+        raise MemoryError(f"the undelayed network does not fit: {built['none'][1]}")
+    t = _fastest({v: c for v, (c, _) in built.items() if c is not None}, reps)
     size = (
         f"{shape['n_in']}-{'-'.join(map(str, shape['hidden']))}-{shape['n_out']}, "
         f"batch {shape['batch']}, {shape['T']} steps"
@@ -238,17 +264,25 @@ def _rows(quick: bool) -> list[dict]:
     for v, what in VARIANTS.items():
         if v == "none":
             continue
+        gb = built[v][1] / 1e9
         note = (
-            f"{what} (up to {shape['max_delay']} steps) on the feed-forward projections / "
-            f"none; training step of the SHD-shape network ({size}); "
-            f"{t[v] * 1e3:.3g} ms vs {t['none'] * 1e3:.3g} ms"
+            f"{what} (up to {shape['max_delay']} steps) on the feed-forward "
+            f"projections / none; training step of the SHD-shape network ({size}); "
         )
+        if v in t:
+            note += f"{t[v] * 1e3:.3g} ms vs {t['none'] * 1e3:.3g} ms; "
+        else:
+            note += "not run: its temporaries do not fit this device; "
+        note += f"temporaries {gb:.3g} GB vs {built['none'][1] / 1e9:.3g} GB"
         if v != "shared":
-            note += "; limited by the per-edge gather and scatter-sum (memory-bound)"
+            note += (
+                "; limited by the per-edge gather and scatter-sum at every step "
+                "(memory-bound) and the per-edge values kept for the backward pass"
+            )
         out.append(
             {
                 "name": f"delays: {what}",
-                "value": t[v] / t["none"],
+                "value": t[v] / t["none"] if v in t else math.nan,
                 "unit": "x",
                 "goal": f"<= {GOALS[v]:g}",
                 "note": note,
@@ -277,3 +311,22 @@ def _rows(quick: bool) -> list[dict]:
             }
         )
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m neurosim.bench.delays [--quick]`: print the rows as a table."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="the cost of synaptic delays")
+    parser.add_argument("--quick", action="store_true", help="the small network")
+    parser.add_argument("--batch", type=int, default=None, help="batch size")
+    args = parser.parse_args(argv)
+    print("| name | value | goal | note |\n|---|---|---|---|")
+    for row in rows(args.quick, args.batch):
+        value = f"{row['value']:.2f} {row['unit']}"
+        print(f"| {row['name']} | {value} | {row['goal']} | {row['note']} |")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
