@@ -38,9 +38,14 @@ interpolation weight is exactly zero, so the forward pass is the integer delay.
 Linear interpolation is chosen over a Gaussian kernel over slots (as in DCLS)
 because it needs no width schedule, reads two slots instead of all of them and
 is exact at whole steps; its gradient only sees the neighbouring slots, so a
-delay moves a step at a time during training.
+delay moves a step at a time during training. The interpolation's derivative is
+written by hand (`jax.custom_vjp`): the backward pass keeps the buffer and
+gathers the two slots again, rather than keeping both gathered slots per edge
+and step (`max_steps + 1` values per presynaptic cell instead of two per edge;
+`python -m neurosim.bench.delays` prints a training step's temporaries).
 
-Delays are clipped to `[0, max_steps * dt]`: a larger one acts as the maximum.
+Delays are clipped to `[0, max_steps * dt]`: a larger one acts as the maximum
+(and a trained delay outside that range gets no gradient).
 Only spikes are delayed; the presynaptic voltage handed on is this step's.
 """
 
