@@ -28,12 +28,12 @@ def _network(metrics: dict) -> str:
     cfg = metrics["config"]
     if metrics["task"] == "toy":
         return metrics["network"]
-    trained = ["τ"] + [
+    trained = ["τ"] * cfg.get("train_tau", True) + [
         name
         for key, name in (("train_vth", "v_th"), ("train_rest", "e_leak"))
         if cfg[key]
     ]
-    return f"{metrics['network']}; trained weights, {', '.join(trained)}"
+    return f"{metrics['network']}; trained {', '.join(['weights', *trained])}"
 
 
 def _row(metrics: dict) -> str:
@@ -53,6 +53,11 @@ def _row(metrics: dict) -> str:
             f"scored {lat} steps ({lat * metrics['config']['dt']:g} ms) after each cue "
             "step: each LIF layer passes its spikes on one step later"
         )
+    if metrics["config"].get("lags"):
+        lags = metrics["config"]["lags"]
+        notes.append(f"lags {lags} steps; chance {100 / len(lags):.0f} %")
+        if not metrics["config"]["train_tau"]:
+            notes.append(f"hidden τ {metrics['config']['tau_mem']:g} ms, fixed")
     if metrics["config"].get("mask_loss"):
         notes.append("loss on the scored steps only")
     if metrics.get("tau_mean_ms"):

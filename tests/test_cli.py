@@ -104,7 +104,16 @@ def test_tasks_lists_every_task(capsys):
     assert main(["tasks"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert sorted(line.split()[0] for line in lines) == sorted(TASKS)
-    assert sorted(TASKS) == ["digits", "mnist", "mts-xor", "shd", "toy", "yinyang"]
+    assert sorted(TASKS) == [
+        "delay-lag",
+        "delay-lag-no-delays",
+        "digits",
+        "mnist",
+        "mts-xor",
+        "shd",
+        "toy",
+        "yinyang",
+    ]
     assert main(["tasks", "--all"]) == 0
     assert '"hidden"' in capsys.readouterr().out
 

@@ -310,3 +310,41 @@ def test_fractional_delay_at_whole_steps_is_the_integer_delay(kind):
             for s, f in ((2.5, True), (2, False), (3, False))
         )
         np.testing.assert_allclose(half, (lo + hi) / 2, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("per_edge", [False, True])
+def test_fractional_read_has_the_derivative_of_its_formula(per_edge):
+    """The interpolated read keeps the buffer, not the gathered slots, for its
+    backward pass: its derivatives with respect to the buffer (what flows on to
+    the presynaptic cells) and to the delays equal those of the formula, at
+    whole steps, between them and at the maximum, under `vmap` over a batch."""
+    from neurosim.mechanisms.delays import _interpolated
+
+    rng = np.random.default_rng(10)
+    max_steps = 5
+    history = jnp.asarray(rng.random((3, max_steps + 1, 4)))  # batch of buffers
+    if per_edge:
+        cells = np.array([0, 0, 1, 3, 2, 3])
+        steps = jnp.asarray([0.0, 2.0, 2.4, 4.7, 5.0, 1.5])
+    else:
+        cells, steps = slice(None), jnp.asarray(2.3)
+    ct = jnp.asarray(rng.normal(size=(3, 6 if per_edge else 4)))
+
+    def formula(h, s):
+        lo = jnp.floor(s)
+        f = s - lo
+        lo = lo.astype(jnp.int32)
+        hi = jnp.minimum(lo + 1, max_steps)
+        return (1.0 - f) * h[lo, cells] + f * h[hi, cells]
+
+    def loss(read):
+        def batch(h, s):
+            return jnp.sum(ct * jax.vmap(read, in_axes=(0, None))(h, s))
+
+        return jax.grad(batch, argnums=(0, 1))(history, steps)
+
+    got = loss(lambda h, s: _interpolated(h, s, cells, max_steps))
+    want = loss(formula)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-12, atol=1e-12)
+    assert np.abs(np.asarray(got[1])).max() > 0.1

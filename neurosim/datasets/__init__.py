@@ -8,6 +8,8 @@ simulator; data sets use numpy (and `jax.random` where a seed task's draws
 must be reproduced), encoders use `jax.numpy`.
 
 - `toy`: the seed-003 Poisson task, with the seed's own random draws.
+- `delay_lag`, `delay_lag_splits`: two copies of a spike pattern, the class
+  their time lag (a task for synaptic delays).
 - `mts_xor`, `mts_xor_splits`, `rebin_mts_xor`: multi-time-scale XOR (seed 000)
   and its re-binning to a finer step.
 - `yinyang`, `yinyang_splits`: the Yin-Yang data set.
@@ -22,6 +24,8 @@ must be reproduced), encoders use `jax.numpy`.
 from neurosim.datasets._common import Dataset as Dataset
 from neurosim.datasets._common import Split as Split
 from neurosim.datasets.augment import shifted_copies as shifted_copies
+from neurosim.datasets.delay_lag import delay_lag as delay_lag
+from neurosim.datasets.delay_lag import delay_lag_splits as delay_lag_splits
 from neurosim.datasets.digits import digits as digits
 from neurosim.datasets.encoders import constant_current as constant_current
 from neurosim.datasets.encoders import encode as encode

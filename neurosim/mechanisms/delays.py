@@ -38,9 +38,14 @@ interpolation weight is exactly zero, so the forward pass is the integer delay.
 Linear interpolation is chosen over a Gaussian kernel over slots (as in DCLS)
 because it needs no width schedule, reads two slots instead of all of them and
 is exact at whole steps; its gradient only sees the neighbouring slots, so a
-delay moves a step at a time during training.
+delay moves a step at a time during training. The interpolation's derivative is
+written by hand (`jax.custom_vjp`): the backward pass keeps the buffer and
+gathers the two slots again, rather than keeping both gathered slots per edge
+and step (`max_steps + 1` values per presynaptic cell instead of two per edge;
+`python -m neurosim.bench.delays` prints a training step's temporaries).
 
-Delays are clipped to `[0, max_steps * dt]`: a larger one acts as the maximum.
+Delays are clipped to `[0, max_steps * dt]`: a larger one acts as the maximum
+(and a trained delay outside that range gets no gradient).
 Only spikes are delayed; the presynaptic voltage handed on is this step's.
 """
 
@@ -51,6 +56,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -78,6 +84,49 @@ def _per_edge(conn: Connectivity) -> Connectivity:
         post_idx=conn.post_idx,
         all_to_all=False,
     )
+
+
+def _interpolated(history: Any, steps: Any, cells: Any, max_steps: int) -> Any:
+    """`(1 - f) * history[lo, cells] + f * history[hi, cells]` with
+    `lo = floor(steps)`, `f = steps - lo`, `hi = min(lo + 1, max_steps)`.
+
+    Its derivative is written by hand so that the backward pass keeps the
+    buffer (`max_steps + 1` values per presynaptic cell) rather than the two
+    gathered slots (two values per edge for per-edge delays) and gathers them
+    again when it needs them.
+    """
+
+    def parts(steps):
+        lo = jnp.floor(steps)
+        frac = steps - lo
+        lo = lo.astype(jnp.int32)
+        return lo, jnp.minimum(lo + 1, max_steps), frac
+
+    @jax.custom_vjp
+    def read(history, steps):
+        lo, hi, frac = parts(steps)
+        return (1.0 - frac) * history[lo, cells] + frac * history[hi, cells]
+
+    def forward(history, steps):
+        return read(history, steps), (history, steps)
+
+    def backward(saved, ct):
+        history, steps = saved
+        lo, hi, frac = parts(steps)
+        d_history = (
+            jnp.zeros_like(history)
+            .at[lo, cells]
+            .add((1.0 - frac) * ct)
+            .at[hi, cells]
+            .add(frac * ct)
+        )
+        d_steps = ct * (history[hi, cells] - history[lo, cells])
+        if jnp.ndim(steps) == 0:
+            d_steps = jnp.sum(d_steps)
+        return d_history, d_steps.astype(steps.dtype)
+
+    read.defvjp(forward, backward)
+    return read(history, steps)
 
 
 @dataclass(frozen=True)
@@ -255,11 +304,7 @@ class Delayed(Synapse):
         per_edge = prepared.flag("per_edge")
         cells = conn.pre_idx if per_edge else slice(None)
         if self.fractional:
-            lo = jnp.floor(steps)
-            frac = steps - lo
-            lo = lo.astype(jnp.int32)
-            hi = jnp.minimum(lo + 1, self.max_steps)
-            delayed = (1.0 - frac) * history[lo, cells] + frac * history[hi, cells]
+            delayed = _interpolated(history, steps, cells, self.max_steps)
         else:
             delayed = history[jnp.round(steps).astype(jnp.int32), cells]
         return delayed, dict(zip(self.buffer_keys, slots[:-1], strict=True))

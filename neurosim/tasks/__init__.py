@@ -15,13 +15,14 @@ scored on `QUICK_SAMPLES` test samples.
 | `mts_xor.py` | MTS-XOR (seed 000) |
 | `yinyang.py`, `digits.py`, `mnist.py` | static data, rate-coded |
 | `shd.py` | the Spiking Heidelberg Digits (seed 004) |
+| `delay_lag.py` | delay-lag, generated (learnable delays), and its no-delay control |
 | `snn.py` | the LIF-stack network, optimiser and training they share |
 | `config.py` | the typed settings and quick mode |
 
 Examples:
     >>> from neurosim.tasks import TASKS
     >>> sorted(TASKS)
-    ['digits', 'mnist', 'mts-xor', 'shd', 'toy', 'yinyang']
+    ['delay-lag', 'delay-lag-no-delays', 'digits', 'mnist', 'mts-xor', 'shd', 'toy', 'yinyang']
     >>> TASKS["shd"].defaults.optimizer
     'lion'
     >>> TASKS["shd"].configure({"batch_size": 0})

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import digits, mnist, mts_xor, shd, toy, yinyang
+from . import delay_lag, digits, mnist, mts_xor, shd, toy, yinyang
 from .config import TaskConfig, apply_overrides
 from .snn import TaskData, train_snn
 
@@ -66,5 +66,19 @@ TASKS: dict[str, Task] = {
         Task("digits", digits.TITLE, digits.DEFAULTS, digits.load),
         Task("mnist", mnist.TITLE, mnist.DEFAULTS, mnist.load),
         Task("shd", shd.TITLE, shd.DEFAULTS, shd.load),
+        Task(
+            "delay-lag",
+            delay_lag.TITLE,
+            delay_lag.DEFAULTS,
+            delay_lag.load,
+            delay_lag.train,
+        ),
+        Task(
+            "delay-lag-no-delays",
+            delay_lag.TITLE_NO_DELAYS,
+            delay_lag.DEFAULTS_NO_DELAYS,
+            delay_lag.load,
+            delay_lag.train,
+        ),
     )
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -15,6 +16,7 @@ from ..engine import Simulator, compile
 from ..layers import lif_stack
 from ..mechanisms.channels import gleak_to_tau
 from ..mechanisms.surrogate import ArcTan, FastSigmoid
+from ..network import Network
 from ..train import Objective, evaluate, fit
 from ..train.data_init import data_init
 from ..train.transforms import cap_decay, centralize_gradients, scale_by_key
@@ -92,7 +94,7 @@ def static_data(ds: datasets.Dataset, cfg: TaskConfig) -> TaskData:
     )
 
 
-def _init_gain(cfg: SnnConfig) -> float:
+def init_gain(cfg: SnnConfig) -> float:
     # "gain": the jump of v (mV, threshold 1 mV) per unit input, times sqrt(fan_in).
     # An input s held for one step moves v by gS * tau * (1 - alpha) (exp Euler).
     return cfg.gain / (cfg.tau_mem * -math.expm1(-cfg.dt / cfg.tau_mem))
@@ -109,7 +111,7 @@ def network(cfg: SnnConfig, n_in: int, n_out: int):
         train_tau=True,
         train_vth=cfg.train_vth,
         per_neuron=True,
-        init_gain=_init_gain(cfg),
+        init_gain=init_gain(cfg),
         surrogate=ArcTan() if cfg.surrogate == "arctan" else FastSigmoid(),
     )
     if cfg.train_rest:
@@ -166,19 +168,24 @@ def fit_config(cfg: TaskConfig) -> dict:
 
 
 def train_snn(
-    cfg: SnnConfig, data: TaskData, progress: bool, checkpoint_dir: Any = None
+    cfg: SnnConfig,
+    data: TaskData,
+    progress: bool,
+    checkpoint_dir: Any = None,
+    build: Callable[[Any, int, int], Network] = network,
 ) -> dict:
     """Fit an LIF stack to `data` as `cfg` says; score both splits.
 
     With `checkpoint_dir`, `fit` checkpoints every epoch there and continues
     a checkpoint it finds there that was made with the same settings.
+    `build(cfg, n_in, n_out)` makes the network (default `network`).
 
     Returns:
         `train_accuracy` / `test_accuracy`, losses and sample counts, the
         `network` in words, each trained layer's mean membrane time constant
         `tau_mean_ms`, the trained `params` and the `history`.
     """
-    net = network(cfg, data.x_train.shape[-1], data.n_classes)
+    net = build(cfg, data.x_train.shape[-1], data.n_classes)
     sim = compile(net, dt=cfg.dt, solver="exp_euler")
     params = sim.init_params(jax.random.key(cfg.seed))
     if cfg.data_init:
