@@ -41,7 +41,7 @@ from . import checks
 from ._index import _add_at, _at, _draw, _set_at
 from .cells import _per_comp, _prepare_cells
 from .scan import integrate
-from .solvers import SOLVERS
+from .solvers import AFFINE, COEFFICIENTS, SOLVERS
 from .types import Observations, Params, Recording, State, StepHook
 
 __all__ = ["Simulator"]
@@ -187,6 +187,9 @@ class Simulator:
                     for ins in pop.insertions
                 },
             }
+            linear = self._linear(pop, prep[name])
+            if linear is not None:
+                prep[name]["linear"] = linear
         for name, proj in self.net.projections.items():
             # per-edge values reach the synapse flat (an all-to-all matrix, pre-major)
             raw = {
@@ -195,6 +198,26 @@ class Simulator:
             }
             prep[name] = proj.synapse.prepare(raw, proj.conn, self.layouts[name])
         return prep
+
+    def _linear(self, pop, prep: dict) -> dict | None:
+        """Per-run constants of a population whose channel currents are all
+        linear (`Channel.linear`): the summed slope `lin` (µA/cm² per mV) and
+        offset `const` (µA/cm²) per compartment, and for point cells the
+        solver's coefficients for the slope `lin / capacitance`; `None` when a
+        channel's current is not linear."""
+        cm = prep["capacitance"]
+        g, c = jnp.zeros_like(cm), jnp.zeros_like(cm)
+        for ins in pop.insertions:
+            form = ins.channel.linear(prep["channels"][ins.channel.name])
+            if form is None:
+                return None
+            shape = _at(cm, ins.index).shape
+            g_i, c_i = (jnp.broadcast_to(as_float(x), shape) for x in form)
+            g, c = _add_at(g, ins.index, g_i), _add_at(c, ins.index, c_i)
+        out = {"lin": 1000.0 * g, "const": 1000.0 * c}  # mA/cm² -> µA/cm²
+        if pop.morphology is None:
+            out["coef"] = COEFFICIENTS[self.solver](out["lin"] / cm, self.dt)
+        return out
 
     def step(
         self, prepared: dict, state: State, inputs_t: Mapping[str, Array]
@@ -221,8 +244,18 @@ class Simulator:
             return self._step(prepared, state, inputs_t)
         return jax.vmap(self._step, in_axes=(None, 0, 0))(prepared, state, inputs_t)
 
-    def _step(self, prepared: dict, state: State, inputs_t: Mapping[str, Array]):
+    def _step(
+        self,
+        prepared: dict,
+        state: State,
+        inputs_t: Mapping[str, Array],
+        given: Mapping[str, tuple] | None = None,
+    ):
+        """One sample's step; `given` holds this step's `(g, c)` of projections
+        whose current was computed for the whole run beforehand
+        (`Synapse.spike_current`)."""
         dt = self.dt
+        given = {} if given is None else given
         new: State = {t: dict(s) for t, s in state.items()}
         lin, const, mid = {}, {}, {}
         obs = Observations({}, {}, {}, {}, {})
@@ -261,6 +294,10 @@ class Simulator:
                         pop.spike_index,
                     )
             st["v"] = mid[name] = v
+            if "linear" in p:  # (3) linear currents: per-run slope and offset
+                lin[name] = None  # no slope but the per-run one (so far)
+                const[name] = const_ext + p["linear"]["const"]
+                continue
             # (3) channel currents at the possibly reset voltage, linearised in v
             lin_ch, const_ch = jnp.zeros_like(v), jnp.zeros_like(v)
             for ins in pop.insertions:
@@ -289,11 +326,14 @@ class Simulator:
             # the postsynaptic compartment of each cell (a point cell: the cell)
             post_at = post_pop.comp_index(proj.post_comp)
             v_post = _at(mid[proj.post], post_at)
-            new[name] = {
-                **new[name],
-                **syn.step(new[name], pre, v_post, prepared[name], conn, dt),
-            }
-            g, c = syn.current(new[name], pre, v_post, prepared[name], conn)
+            if name in given:  # computed for the whole run, outside the scan
+                g, c = given[name]
+            else:
+                new[name] = {
+                    **new[name],
+                    **syn.step(new[name], pre, v_post, prepared[name], conn, dt),
+                }
+                g, c = syn.current(new[name], pre, v_post, prepared[name], conn)
             obs.pre[name] = syn.activity(new[name], pre)
             i_syn = jnp.zeros_like(v_post)  # I = g v - c, outward-positive
             if g is not None:
@@ -303,6 +343,9 @@ class Simulator:
             obs.current[name] = i_syn
             scale = NA_PER_UM2 / _at(prepared[proj.post]["area"], post_at)
             if g is not None:
+                if lin[proj.post] is None:  # the per-run slope, per sample
+                    base = prepared[proj.post]["linear"]["lin"]
+                    lin[proj.post] = jnp.broadcast_to(base, mid[proj.post].shape)
                 lin[proj.post] = _add_at(lin[proj.post], post_at, g * scale)
             if c is not None:
                 const[proj.post] = _add_at(const[proj.post], post_at, c * scale)
@@ -310,7 +353,15 @@ class Simulator:
         step_v = SOLVERS[self.solver]
         for name, pop in self.net.populations.items():
             cm = prepared[name]["capacitance"]
-            a, b = lin[name] / cm, const[name] / cm
+            b = const[name] / cm
+            if lin[name] is None and pop.morphology is None:  # per-run coefficients
+                coef = prepared[name]["linear"]["coef"]
+                v_new = AFFINE[self.solver](mid[name], b, coef, dt)
+                new[name]["v"] = obs.v[name] = v_new
+                continue
+            if lin[name] is None:
+                lin[name] = prepared[name]["linear"]["lin"]
+            a = lin[name] / cm
             if pop.morphology is None:
                 v_new = step_v(mid[name], a, b, dt)
             else:  # the cable: one implicit solve per cell, (n, n_comp)

@@ -19,9 +19,11 @@ spikes and their surrogate derivative. The engine then calls
 voltage and linearises it in `v` for the voltage solve.
 `Channel.init_state` gives the steady state at a voltage (jaxley's
 `init_states`). Static roles are class variables: `emits_spikes` (the
-population's spikes come from this channel) and `takes_input` (`run`'s input
+population's spikes come from this channel), `takes_input` (`run`'s input
 for the population is handed to `update` as `drive` instead of being
-injected as a current).
+injected as a current) and `spikes_are_input` (the spikes `update` returns
+are its `drive`, unchanged). `Channel.linear` may give the current as
+per-run constants (a leak).
 
 **Synapse** (per projection). `Synapse.layout` says, at compile time, where
 each state lives (`PRE`: per presynaptic cell, `EDGE`: per edge,
@@ -32,7 +34,10 @@ per-run constants once per run (a dense weight matrix, say). Each step
 (this step's spikes, the presynaptic voltage) and the postsynaptic voltage, and
 `Synapse.current` returns `(g, c)` per postsynaptic cell (µS, nA) such
 that the synaptic current is `I = g * v_post - c`, which the engine adds to
-the linearised membrane equation.
+the linearised membrane equation. A synapse without states whose current
+depends on this step's presynaptic spikes alone says so through
+`Synapse.spike_current`; the engine may then compute its current for a
+whole spike sequence at once (one large product outside the scan).
 
 Every array handed to a mechanism is one sample's (the engine `jax.vmap`-s a
 batch); parameters are scalars or one value per element.
@@ -124,6 +129,7 @@ class Channel(_Named, abc.ABC):
 
     emits_spikes: ClassVar[bool] = False
     takes_input: ClassVar[bool] = False
+    spikes_are_input: ClassVar[bool] = False
 
     @property
     @abc.abstractmethod
@@ -163,6 +169,20 @@ class Channel(_Named, abc.ABC):
     @abc.abstractmethod
     def current(self, states: dict, v: Any, params: dict) -> Any:
         """Membrane current density in mA/cm², outward-positive."""
+
+    def linear(self, params: dict) -> tuple[Any, Any] | None:
+        """The current as per-run constants `(g, c)`, or `None` (default).
+
+        A channel whose current is `g * v - c` with `g` (mA/cm² per mV) and
+        `c` (mA/cm²) that depend on its parameters alone (not on its states,
+        nor on `v`) returns them: `current(states, v, params) == g * v - c`
+        for every state and voltage. When every channel of a population
+        does, the engine computes the population's leak and integration
+        coefficients once per run, outside the scan, and calls no `current`
+        per step. `None`: the engine linearises `current` at every step.
+        """
+        del params
+        return None
 
 
 @dataclass(frozen=True, eq=False)
@@ -275,6 +295,21 @@ class Synapse(_Named, abc.ABC):
         """The presynaptic activity this synapse passes on (default: spikes)."""
         del states
         return pre.spikes
+
+    def spike_current(self, spikes: Any, prepared: Any, conn) -> tuple | None:
+        """`(g, c)` for presynaptic spikes of any leading shape, or `None`.
+
+        A synapse that keeps no state (with this `prepared`) and whose
+        `current` depends on this step's presynaptic spikes alone (not on
+        `v_post`) returns what `current` would, for `spikes` of shape
+        `(..., n_pre)` (say `(batch, time, n_pre)`): `(g, c)` of shape
+        `(..., n_post)`, `g` possibly `None`. The engine then computes the
+        current of a projection from a population whose spikes are its input
+        for the whole run at once, outside the scan. Default `None`: the
+        synapse steps inside the scan.
+        """
+        del spikes, prepared, conn
+        return None
 
 
 def edges_to_post(values: Any, conn: Connectivity) -> Any:

@@ -134,9 +134,18 @@ class SpikeSynapse(Synapse):
     def activity(self, states, pre):
         return states.get(f"{self.name}_s", pre.spikes)
 
+    def spike_current(self, spikes, prepared, conn):
+        """Without a trace (the trace is the spikes) and with a dense weight
+        matrix: the current of any spike sequence, one product."""
+        if prepared.flag("where") is not None or not prepared.flag("dense"):
+            return None
+        return self._current(spikes, prepared, conn)
+
     def current(self, states, pre, v_post, prepared, conn):
         del v_post
-        s = self.activity(states, pre)
+        return self._current(self.activity(states, pre), prepared, conn)
+
+    def _current(self, s, prepared, conn):
         if prepared.flag("dense"):
             g = s @ prepared["G"]
             c = s @ prepared["GE"] if self.conductance else None
