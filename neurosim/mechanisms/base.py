@@ -67,6 +67,7 @@ __all__ = [
     "Synapse",
     "dense_matrix",
     "edges_to_post",
+    "pre_to_edges",
     "project",
 ]
 
@@ -76,9 +77,10 @@ EDGE = "edge"  # one value per edge
 POST = "post"  # one value per postsynaptic cell
 LOCATIONS = (PRE, EDGE, POST)
 
-# Projections with at most this many (n_pre * n_post) entries get a dense weight
-# matrix, so their current is one matrix product per step; larger sparse ones
-# sum over their edge list.
+# All-to-all projections always get a dense weight matrix (a reshape of their
+# per-edge weights), so their current is one matrix product per step. Other
+# wiring with at most this many (n_pre * n_post) entries does too; larger
+# sparse projections sum over their edge list.
 DENSE_LIMIT = 4_000_000
 
 
@@ -213,8 +215,10 @@ class Connectivity:
 
     @property
     def fits_dense(self) -> bool:
-        """Whether a dense `(n_pre, n_post)` weight matrix is within the limit."""
-        return self.n_pre * self.n_post <= DENSE_LIMIT
+        """Whether the projection's products are dense `(n_pre, n_post)` matrix
+        products: always for all-to-all wiring (the matrix is a reshape of the
+        per-edge weights), else when the matrix is within `DENSE_LIMIT`."""
+        return self.all_to_all or self.n_pre * self.n_post <= DENSE_LIMIT
 
 
 class Presynaptic(NamedTuple):
@@ -313,11 +317,26 @@ class Synapse(_Named, abc.ABC):
 
 
 def edges_to_post(values: Any, conn: Connectivity) -> Any:
-    """Sum per-edge values `(..., n_edges)` onto the postsynaptic cells."""
+    """Sum per-edge values `(..., n_edges)` onto the postsynaptic cells (for
+    all-to-all wiring, a sum over the presynaptic axis of the pre-major
+    `(n_pre, n_post)` reshape)."""
+    if conn.all_to_all:
+        shape = (*jnp.shape(values)[:-1], conn.n_pre, conn.n_post)
+        return jnp.sum(jnp.reshape(values, shape), axis=-2)
     summed = jax.ops.segment_sum(
         jnp.moveaxis(values, -1, 0), conn.post_idx, conn.n_post
     )
     return jnp.moveaxis(summed, 0, -1)
+
+
+def pre_to_edges(values: Any, conn: Connectivity) -> Any:
+    """Per-presynaptic-cell values `(..., n_pre)` on each edge,
+    `(..., n_edges)` (for all-to-all wiring, a broadcast, no gather)."""
+    if conn.all_to_all:
+        shape = (*jnp.shape(values)[:-1], conn.n_pre, conn.n_post)
+        edges = jnp.broadcast_to(jnp.expand_dims(values, -1), shape)
+        return jnp.reshape(edges, (*shape[:-2], conn.n_edges))
+    return values[..., conn.pre_idx]
 
 
 def dense_matrix(per_edge: Any, conn: Connectivity) -> Any:
@@ -361,4 +380,4 @@ def project(values: Any, weights: Any, conn: Connectivity, dense: bool) -> Any:
     `(n_pre, n_post)` matrix, else a sum over the edges (per-edge weights)."""
     if dense:
         return values @ weights
-    return edges_to_post(weights * values[..., conn.pre_idx], conn)
+    return edges_to_post(weights * pre_to_edges(values, conn), conn)

@@ -20,6 +20,7 @@ from .base import (
     Synapse,
     dense_matrix,
     edges_to_post,
+    pre_to_edges,
 )
 
 __all__ = ["SpikeSynapse"]
@@ -56,9 +57,10 @@ class SpikeSynapse(Synapse):
     with `s_decay` per edge (set per edge, drawn by an initialiser, or trainable
     with `per_element=True`), one trace per edge; with a shared `s_decay` that is
     not trainable and `s_decay * dt = 1`, the trace equals this step's spikes and
-    is not stored at all. When the trace is not per edge and the
-    `(n_pre, n_post)` weight matrix fits `DENSE_LIMIT`, the current is one
-    matrix product `s @ G` per step; otherwise it is summed over the edges.
+    is not stored at all. When the trace is not per edge and the projection
+    is all-to-all or its `(n_pre, n_post)` weight matrix fits `DENSE_LIMIT`,
+    the current is one matrix product `s @ G` per step; otherwise it is
+    summed over the edges.
 
     Attributes:
         name: prefix of the parameter and state names (`"SpikeSynapse"`).
@@ -128,7 +130,7 @@ class SpikeSynapse(Synapse):
         where = prepared.flag("where")
         if where is None:
             return {}
-        spikes = pre.spikes[..., conn.pre_idx] if where == EDGE else pre.spikes
+        spikes = pre_to_edges(pre.spikes, conn) if where == EDGE else pre.spikes
         return {key: self.trace(states[key], spikes, prepared["s_decay"], dt)}
 
     def activity(self, states, pre):
@@ -150,7 +152,7 @@ class SpikeSynapse(Synapse):
             g = s @ prepared["G"]
             c = s @ prepared["GE"] if self.conductance else None
         else:
-            s_edge = s if prepared.flag("where") == EDGE else s[..., conn.pre_idx]
+            s_edge = s if prepared.flag("where") == EDGE else pre_to_edges(s, conn)
             g = edges_to_post(prepared["G"] * s_edge, conn)
             c = (
                 edges_to_post(prepared["GE"] * s_edge, conn)
