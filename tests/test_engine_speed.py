@@ -42,11 +42,11 @@ def _stack(leak_cls, conductance=False):
     net = ns.Network()
     net.add_population("in", 6, [ns.SpikeSource()], **geometry)
     fire = ns.Fire(vth=1.0, vreset=0.0)
-    net.add_population("h1", 5, [leak_cls(gLeak=0.05, eLeak=-0.3), fire], **geometry)
-    net.add_population("out", 3, [leak_cls(gLeak=0.02, eLeak=-0.3)], **geometry)
+    net.add_population("h1", 5, [leak_cls(gLeak=2e-4, eLeak=-0.3), fire], **geometry)
+    net.add_population("out", 3, [leak_cls(gLeak=1e-4, eLeak=-0.3)], **geometry)
     for pre, post in (("in", "h1"), ("h1", "h1"), ("h1", "out")):
         proj = net.connect(pre, post, SpikeSynapse(s_decay=0.5))
-        net.set(proj, "SpikeSynapse_gS", ns.normal(-1.0, 1.0))
+        net.set(proj, "SpikeSynapse_gS", ns.normal(-0.3, 0.4))
         net.make_trainable(proj, "SpikeSynapse_gS", per_element=True)
     for pop in ("h1", "out"):
         net.make_trainable(pop, "Leak_gLeak", per_element=True, transform="log")
@@ -181,3 +181,36 @@ def test_random_wiring_allocates_no_pair_matrix():
     edge_bytes = pre.nbytes + post.nbytes
     assert abs(pre.size / (n * k) - 1) < 0.01
     assert peak < 4 * edge_bytes < n * n / 10
+
+
+def test_presynaptic_traces_are_stored_once_per_population_and_decay(monkeypatch):
+    """h1 -> h1 and h1 -> out keep one trace of h1 (same fixed decay); the
+    voltages, recorded traces and gradients equal separate traces."""
+    x = {"in": _spikes()}
+
+    def run():
+        sim = ns.compile(_stack(ns.Leak), dt=0.5)
+        params = sim.init_params(jax.random.key(3))
+
+        def loss(theta):
+            p = ns.set_trainable(sim, params, theta)
+            return jnp.sum(sim.run(p, x)["out.v"] ** 2)
+
+        rec = sim.run(params, x, record=["out.v", "h1->out.SpikeSynapse_s"])
+        theta = ns.get_trainable(sim, params)
+        return sim, rec, jax.grad(loss)(theta)
+
+    sim, rec, grads = run()
+    assert sim.shared == {("h1->out", "SpikeSynapse_s"): ("h1->h1", "SpikeSynapse_s")}
+    assert (
+        "SpikeSynapse_s"
+        not in sim.init_state(sim.init_params(jax.random.key(3)))["h1->out"]
+    )
+    monkeypatch.setattr(SpikeSynapse, "shared_states", lambda *a: {})
+    sim_ref, ref, grads_ref = run()
+    assert sim_ref.shared == {}
+    for k in ("out.v", "h1->out.SpikeSynapse_s"):
+        np.testing.assert_allclose(rec[k], ref[k], rtol=1e-12, atol=1e-12)
+    assert float(np.max(ref["h1->out.SpikeSynapse_s"])) > 0.5
+    for a, b in zip(jax.tree.leaves(grads), jax.tree.leaves(grads_ref), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

@@ -72,7 +72,7 @@ def integrate(sim, resolved, n_steps, batched, hook, params, inputs, state):
         pop = sim.net.populations.get(r[0])
         if r[1] == "v" and pop is not None and pop.morphology is not None:
             trace = trace.reshape(*trace.shape[:2], pop.n, pop.n_comp)
-        traces[f"{r[0]}.{r[1]}"] = trace
+        traces[r[2]] = trace
     leaves = jax.tree_util.tree_leaves((traces, final))
     finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
     status = jnp.where(finite, 0, 1).astype(jnp.int32)
@@ -111,7 +111,7 @@ def input_currents(sim, prep: dict, inputs: dict, n_steps: int) -> dict:
 
 
 def _pick(state: State, obs: Observations | None, resolved: tuple[str, str]) -> Array:
-    target, key = resolved
+    target, key = resolved[:2]
     if key == "spikes" and obs is not None:
         return obs.spikes[target]
     return state[target][key]

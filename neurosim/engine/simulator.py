@@ -65,6 +65,8 @@ class Simulator:
             (`{state: location}`).
         fixed: `{(target, name): value}` of the non-trainable parameters the
             layouts relied on.
+        shared: `{(projection, state): (owner, state)}`: presynaptic states
+            stored once, under their owner (`Synapse.shared_states`).
     """
 
     net: Network
@@ -73,6 +75,7 @@ class Simulator:
     remat: bool
     layouts: dict
     fixed: dict  # {(target, key): value} that layouts relied on
+    shared: dict = field(default_factory=dict)
     _compiled: dict = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ parameters
@@ -143,6 +146,7 @@ class Simulator:
             state[name] = {
                 k: jnp.full((proj.conn.size(where),), proj.states[k], dtype)
                 for k, where in self.layouts[name].items()
+                if (name, k) not in self.shared
             }
         if batch is not None:
             if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0:
@@ -326,15 +330,24 @@ class Simulator:
             # the postsynaptic compartment of each cell (a point cell: the cell)
             post_at = post_pop.comp_index(proj.post_comp)
             v_post = _at(mid[proj.post], post_at)
+            # a shared state: the owner's stored copy, as it was at the start of
+            # the step (the owner stores its update; this one's is the same)
+            own = {
+                k: state[o][ok]
+                for (p_, k), (o, ok) in self.shared.items()
+                if p_ == name
+            }
+            states = {**new[name], **own}
             if name in given:  # computed for the whole run, outside the scan
                 g, c = given[name]
             else:
-                new[name] = {
-                    **new[name],
-                    **syn.step(new[name], pre, v_post, prepared[name], conn, dt),
+                states = {
+                    **states,
+                    **syn.step(states, pre, v_post, prepared[name], conn, dt),
                 }
-                g, c = syn.current(new[name], pre, v_post, prepared[name], conn)
-            obs.pre[name] = syn.activity(new[name], pre)
+                g, c = syn.current(states, pre, v_post, prepared[name], conn)
+            new[name] = {k: v for k, v in states.items() if k not in own}
+            obs.pre[name] = syn.activity(states, pre)
             i_syn = jnp.zeros_like(v_post)  # I = g v - c, outward-positive
             if g is not None:
                 i_syn = i_syn + g * v_post
@@ -469,12 +482,16 @@ class Simulator:
             )
         return self._compiled[key](params, inputs, state)
 
-    def _resolve(self, spec: str) -> tuple[str, str]:
+    def _resolve(self, spec: str) -> tuple[str, str, str]:
+        """`(target, key, label)`: where the recorded value is stored, and the
+        name it is recorded under."""
         target, key = self.net.check_record(spec)
+        if (target, key) in self.shared:  # stored once, under its owner
+            return (*self.shared[(target, key)], f"{target}.{key}")
         if target in self.net.projections and key not in self.layouts[target]:
             raise ValueError(
                 f"record {spec!r}: this synapse stores no {key!r} here (with these "
                 "parameters it equals the presynaptic spikes); record "
                 f"'{self.net.projections[target].pre}.spikes' instead."
             )
-        return target, key
+        return target, key, f"{target}.{key}"

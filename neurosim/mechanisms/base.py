@@ -28,7 +28,9 @@ per-run constants (a leak).
 **Synapse** (per projection). `Synapse.layout` says, at compile time, where
 each state lives (`PRE`: per presynaptic cell, `EDGE`: per edge,
 `POST`: per postsynaptic cell) and may leave a state out (a trace that
-equals the spikes needs none). `Synapse.prepare` turns parameters into
+equals the spikes needs none); `Synapse.shared_states` marks `PRE` states
+that projections from one population may share (one stored copy).
+`Synapse.prepare` turns parameters into
 per-run constants once per run (a dense weight matrix, say). Each step
 `Synapse.step` advances the states from a `Presynaptic` value
 (this step's spikes, the presynaptic voltage) and the postsynaptic voltage, and
@@ -270,6 +272,19 @@ class Synapse(_Named, abc.ABC):
         """
         del conn, per_element, fixed, dt
         return {k: EDGE for k in self.synapse_states}
+
+    def shared_states(self, layout: dict, fixed: dict, dt: float) -> dict:
+        """`{state: key}` for `PRE` states that follow from the presynaptic
+        spikes and fixed parameters alone, decided at compile time.
+
+        Projections from the same population whose states have equal keys
+        (say, a trace with the same fixed decay) store one copy: the engine
+        keeps it once and hands it to each of them. `key` is any hashable
+        value that tells the state's update apart (include the class and
+        the fixed values it depends on). Default: `{}`, nothing shared.
+        """
+        del layout, fixed, dt
+        return {}
 
     def prepare(self, params: dict, conn: Connectivity, layout: dict) -> Any:
         """Per-run constants from the parameters (default: the parameters)."""

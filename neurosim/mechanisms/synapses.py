@@ -55,7 +55,8 @@ class SpikeSynapse(Synapse):
     Where the trace lives is decided at compile time (`layout`): with a shared
     `s_decay`, one trace per presynaptic neuron, shared by its outgoing edges;
     with `s_decay` per edge (set per edge, drawn by an initialiser, or trainable
-    with `per_element=True`), one trace per edge; with a shared `s_decay` that is
+    with `per_element=True`), one trace per edge; projections from one
+    population with the same fixed `s_decay` share one stored trace; with a shared `s_decay` that is
     not trainable and `s_decay * dt = 1`, the trace equals this step's spikes and
     is not stored at all. When the trace is not per edge and the projection
     is all-to-all or its `(n_pre, n_post)` weight matrix fits `DENSE_LIMIT`,
@@ -111,6 +112,14 @@ class SpikeSynapse(Synapse):
         if decay in fixed and abs(fixed[decay] * dt - 1.0) < IDENTITY_TOL:
             return {}  # the trace is the spike train
         return {key: PRE}
+
+    def shared_states(self, layout, fixed, dt):
+        """A per-neuron trace with a fixed decay is the same for every
+        projection from the population with that decay."""
+        key, decay = f"{self.name}_s", f"{self.name}_s_decay"
+        if layout.get(key) != PRE or decay not in fixed:
+            return {}
+        return {key: ("SpikeSynapse trace", float(fixed[decay]) * dt)}
 
     def prepare(self, params, conn: Connectivity, layout) -> Prepared:
         p = self.name
