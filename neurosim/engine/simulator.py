@@ -208,7 +208,10 @@ class Simulator:
         linear (`Channel.linear`): the summed slope `lin` (µA/cm² per mV) and
         offset `const` (µA/cm²) per compartment, and for point cells the
         solver's coefficients for the slope `lin / capacitance`; `None` when a
-        channel's current is not linear."""
+        channel's current is not linear or the solver keeps its per-step
+        arithmetic (`bwd_euler`)."""
+        if self.solver not in COEFFICIENTS:
+            return None
         cm = prep["capacitance"]
         g, c = jnp.zeros_like(cm), jnp.zeros_like(cm)
         for ins in pop.insertions:

@@ -14,7 +14,10 @@ Each solver is affine in `v` and `b` for a given `a`. When `a` is the same
 at every step (a population whose currents are all linear with per-run
 constant slopes), `COEFFICIENTS[solver](a, dt)` computes the per-neuron
 coefficients once per run and `AFFINE[solver](v, b, coef, dt)` takes the
-step with them: the same numbers as the solver itself.
+step with them (`v' = alpha v + gamma b`), equal to the solver itself up to
+rounding. `bwd_euler`, jaxley's scheme, keeps its per-step linearisation and
+formula, so its runs and gradients stay bit-for-bit those of jaxley's
+arithmetic order (the seed-003 reproduction depends on it).
 """
 
 from __future__ import annotations
@@ -50,14 +53,6 @@ def exp_euler(v, a, b, dt):
 SOLVERS = {"bwd_euler": bwd_euler, "fwd_euler": fwd_euler, "exp_euler": exp_euler}
 
 
-def _bwd_coefficients(a, dt):
-    return {"den": 1.0 + dt * a}
-
-
-def _bwd_affine(v, b, coef, dt):
-    return (v + dt * b) / coef["den"]
-
-
 def _fwd_coefficients(a, dt):
     return {"alpha": 1.0 - dt * a}
 
@@ -77,9 +72,5 @@ def _exp_affine(v, b, coef, dt):
 
 
 # per-run coefficients of each solver for a constant `a`, and the step with them
-COEFFICIENTS = {
-    "bwd_euler": _bwd_coefficients,
-    "fwd_euler": _fwd_coefficients,
-    "exp_euler": _exp_coefficients,
-}
-AFFINE = {"bwd_euler": _bwd_affine, "fwd_euler": _fwd_affine, "exp_euler": _exp_affine}
+COEFFICIENTS = {"fwd_euler": _fwd_coefficients, "exp_euler": _exp_coefficients}
+AFFINE = {"fwd_euler": _fwd_affine, "exp_euler": _exp_affine}
