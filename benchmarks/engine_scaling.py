@@ -8,12 +8,18 @@ ratio per doubling of synapses (goal: <= 2.5x).
 
     python benchmarks/engine_scaling.py
     python benchmarks/engine_scaling.py --batch 16 --steps 20
+    python benchmarks/engine_scaling.py --build 100000   # 10^5 cells x 100 synapses
+
+`--build N` instead times building and compiling (plus one 10-step run) of N
+LIF cells with 100 `Random` synapses each and prints the peak memory of the
+process beside the size of the edge index arrays.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import resource
 import statistics
 import time
 
@@ -52,13 +58,36 @@ def per_step(net, batch, steps, repeats):
     return statistics.median(times) / steps
 
 
+def build(n: int) -> None:
+    t0 = time.perf_counter()
+    net = ns.Network()
+    net.add_population("a", n, [ns.Leak(), ns.Fire()])
+    net.connect("a", "a", ns.SpikeSynapse(), ns.Random(100 / n, seed=0))
+    t1 = time.perf_counter()
+    sim = ns.compile(net, dt=0.1)
+    rec = sim.run(sim.init_params(), {"a": jnp.zeros((10, n))}, record=["a.v"])
+    jax.block_until_ready(rec["a.v"])
+    t2 = time.perf_counter()
+    edges = net.projections["a->a"].conn.n_edges
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"n={n} edges={edges}: build {t1 - t0:.2f} s, compile + first run "
+        f"{t2 - t1:.2f} s, peak RSS {rss:.0f} MiB, edge index arrays "
+        f"{edges * 8 / 2**20:.0f} MiB"
+    )
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--sizes", default="1000,2000,4000,8000")
+    ap.add_argument("--build", type=int, default=None)
     args = ap.parse_args(argv)
+    if args.build:
+        build(args.build)
+        return
     print(f"batch {args.batch}, {args.steps} steps, {jnp.result_type(float)}")
     prev = None
     for n in (int(s) for s in args.sizes.split(",")):
