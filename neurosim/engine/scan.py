@@ -110,7 +110,11 @@ def input_currents(sim, prep: dict, inputs: dict, n_steps: int) -> dict:
     return out
 
 
-def _pick(state: State, obs: Observations | None, resolved: tuple[str, str]) -> Array:
+def _pick(
+    state: State, obs: Observations | None, resolved: tuple[str, str, str]
+) -> Array:
+    """The value `resolved = (target, key, label)` names, from the state or,
+    for spikes, the observations."""
     target, key = resolved[:2]
     if key == "spikes" and obs is not None:
         return obs.spikes[target]
