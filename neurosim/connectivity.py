@@ -52,7 +52,15 @@ class OneToOne:
 
 @dataclass(frozen=True)
 class Random:
-    """Each pair connected independently with probability `p` (seeded numpy draw)."""
+    """Each pair connected independently with probability `p` (seeded numpy draw).
+
+    Drawn without an `n_pre x n_post` array: each presynaptic cell's number
+    of targets is Binomial(`n_post`, `p`), and that many distinct targets are
+    drawn uniformly (which makes every pair an independent Bernoulli(`p`)
+    draw). For `p > 1/2` the missing pairs are drawn the same way and the rest
+    kept. Edges come sorted by presynaptic, then postsynaptic cell; the same
+    `seed` gives the same edges.
+    """
 
     p: float
     seed: int = 0
@@ -64,9 +72,42 @@ class Random:
             raise ValueError(f"p: expected a probability in [0, 1], got {self.p!r}.")
 
     def edges(self, n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
-        mask = np.random.default_rng(self.seed).random((n_pre, n_post)) < self.p
-        pre, post = np.nonzero(mask)
-        return pre.astype(np.int32), post.astype(np.int32)
+        rng = np.random.default_rng(self.seed)
+        flip = self.p > 0.5  # draw the missing pairs (fewer) and keep the rest
+        counts = rng.binomial(n_post, 1.0 - self.p if flip else self.p, n_pre)
+        keys = _distinct_targets(rng, counts, n_post)  # pre * n_post + post
+        if flip:  # the output has >= n_pre * n_post / 2 edges: a mask is smaller
+            mask = np.ones(n_pre * n_post, bool)
+            mask[keys] = False
+            pre, post = np.divmod(np.flatnonzero(mask), n_post)
+            return pre.astype(np.int32), post.astype(np.int32)
+        pre = np.repeat(np.arange(n_pre, dtype=np.int32), counts)
+        keys %= n_post
+        return pre, keys.astype(np.int32)
+
+
+def _distinct_targets(
+    rng: np.random.Generator, counts: np.ndarray, n_post: int
+) -> np.ndarray:
+    """Sorted keys `pre * n_post + post`: `counts[pre]` distinct targets per
+    presynaptic cell, uniform (targets drawn with replacement; repeats are
+    drawn again until each cell has its count)."""
+    rows = np.arange(counts.size, dtype=np.int64)
+    keys = np.empty(0, np.int64)
+    need = counts
+    while need.sum() > 0:
+        new = np.repeat(rows, need) * n_post
+        new += rng.integers(0, n_post, new.size)
+        new.sort()
+        new = new[np.concatenate(([True], new[1:] != new[:-1]))]
+        if keys.size:
+            at = np.searchsorted(keys, new)
+            fresh = keys[np.minimum(at, keys.size - 1)] != new
+            keys = np.insert(keys, at[fresh], new[fresh])
+        else:
+            keys = new
+        need = counts - np.bincount(keys // n_post, minlength=counts.size)
+    return keys
 
 
 @dataclass(frozen=True, eq=False)

@@ -78,15 +78,18 @@ def test_dense_and_edge_list_paths_agree(cls, monkeypatch):
     x = (rng.random((2, N_STEPS, 3)) < 0.2).astype(float)
     w = rng.normal(0.0, 0.005, (3, 2))  # nA: a few mV on these small cells
 
-    def run():
-        net = _pair(cls(tau=1.0), n_pre=3, n_post=2)
-        net.set("pre->post", f"{cls.__name__}_gS", w)
+    def run(connectivity="all_to_all"):
+        net = _pair(cls(tau=1.0), n_pre=3, n_post=2, connectivity=connectivity)
+        weights = w if connectivity == "all_to_all" else w.reshape(-1)
+        net.set("pre->post", f"{cls.__name__}_gS", weights)
         sim = ns.compile(net, dt=DT)
         return np.asarray(sim.run(sim.init_params(), {"pre": x})["post.v"])
 
     dense = run()
-    monkeypatch.setattr(mechanisms_base, "DENSE_LIMIT", 0)
-    sparse = run()
+    monkeypatch.setattr(mechanisms_base, "DENSE_LIMIT", 0)  # all-to-all stays dense
+    np.testing.assert_array_equal(run(), dense)
+    pre, post = np.divmod(np.arange(6), 2)  # the same pairs as an edge list
+    sparse = run(ns.EdgeList(pre, post))
     np.testing.assert_allclose(dense, sparse, rtol=1e-12, atol=1e-12)
     assert np.ptp(dense) > 0.1
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..mechanisms.base import PRE
 from ..network import Network, unknown
 from . import checks
 from .simulator import Simulator
@@ -67,7 +68,7 @@ def compile(  # noqa: A001 - the design's verb
             f"{solver!r}."
         )
     net = net.copy()
-    layouts, fixed = {}, {}
+    layouts, fixed, shared, owners = {}, {}, {}, {}
     for name, proj in net.projections.items():
         per_element, values = {}, _Reads()
         for k, value in proj.params.items():
@@ -80,5 +81,14 @@ def compile(  # noqa: A001 - the design's verb
             if trainable is None and np.ndim(value) == 0 and not callable(value):
                 dict.__setitem__(values, k, float(value))
         layouts[name] = dict(proj.synapse.layout(proj.conn, per_element, values, dt))
+        keys = proj.synapse.shared_states(layouts[name], values, dt)
+        for state, key in keys.items():
+            if layouts[name].get(state) != PRE:
+                continue
+            group = (proj.pre, key)  # one stored copy per population and key
+            if group in owners:
+                shared[(name, state)] = owners[group]
+            else:
+                owners[group] = (name, state)
         fixed.update({(name, k): values[k] for k in values.read if k in dict(values)})
-    return Simulator(net, dt, solver, remat, layouts, fixed)
+    return Simulator(net, dt, solver, remat, layouts, fixed, shared)

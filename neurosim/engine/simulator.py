@@ -41,7 +41,7 @@ from . import checks
 from ._index import _add_at, _at, _draw, _set_at
 from .cells import _per_comp, _prepare_cells
 from .scan import integrate
-from .solvers import SOLVERS
+from .solvers import AFFINE, COEFFICIENTS, SOLVERS
 from .types import Observations, Params, Recording, State, StepHook
 
 __all__ = ["Simulator"]
@@ -65,6 +65,8 @@ class Simulator:
             (`{state: location}`).
         fixed: `{(target, name): value}` of the non-trainable parameters the
             layouts relied on.
+        shared: `{(projection, state): (owner, state)}`: presynaptic states
+            stored once, under their owner (`Synapse.shared_states`).
     """
 
     net: Network
@@ -73,6 +75,7 @@ class Simulator:
     remat: bool
     layouts: dict
     fixed: dict  # {(target, key): value} that layouts relied on
+    shared: dict = field(default_factory=dict)
     _compiled: dict = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ parameters
@@ -143,6 +146,7 @@ class Simulator:
             state[name] = {
                 k: jnp.full((proj.conn.size(where),), proj.states[k], dtype)
                 for k, where in self.layouts[name].items()
+                if (name, k) not in self.shared
             }
         if batch is not None:
             if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0:
@@ -187,6 +191,9 @@ class Simulator:
                     for ins in pop.insertions
                 },
             }
+            linear = self._linear(pop, prep[name])
+            if linear is not None:
+                prep[name]["linear"] = linear
         for name, proj in self.net.projections.items():
             # per-edge values reach the synapse flat (an all-to-all matrix, pre-major)
             raw = {
@@ -195,6 +202,29 @@ class Simulator:
             }
             prep[name] = proj.synapse.prepare(raw, proj.conn, self.layouts[name])
         return prep
+
+    def _linear(self, pop, prep: dict) -> dict | None:
+        """Per-run constants of a population whose channel currents are all
+        linear (`Channel.linear`): the summed slope `lin` (µA/cm² per mV) and
+        offset `const` (µA/cm²) per compartment, and for point cells the
+        solver's coefficients for the slope `lin / capacitance`; `None` when a
+        channel's current is not linear or the solver keeps its per-step
+        arithmetic (`bwd_euler`)."""
+        if self.solver not in COEFFICIENTS:
+            return None
+        cm = prep["capacitance"]
+        g, c = jnp.zeros_like(cm), jnp.zeros_like(cm)
+        for ins in pop.insertions:
+            form = ins.channel.linear(prep["channels"][ins.channel.name])
+            if form is None:
+                return None
+            shape = _at(cm, ins.index).shape
+            g_i, c_i = (jnp.broadcast_to(as_float(x), shape) for x in form)
+            g, c = _add_at(g, ins.index, g_i), _add_at(c, ins.index, c_i)
+        out = {"lin": 1000.0 * g, "const": 1000.0 * c}  # mA/cm² -> µA/cm²
+        if pop.morphology is None:
+            out["coef"] = COEFFICIENTS[self.solver](out["lin"] / cm, self.dt)
+        return out
 
     def step(
         self, prepared: dict, state: State, inputs_t: Mapping[str, Array]
@@ -221,8 +251,18 @@ class Simulator:
             return self._step(prepared, state, inputs_t)
         return jax.vmap(self._step, in_axes=(None, 0, 0))(prepared, state, inputs_t)
 
-    def _step(self, prepared: dict, state: State, inputs_t: Mapping[str, Array]):
+    def _step(
+        self,
+        prepared: dict,
+        state: State,
+        inputs_t: Mapping[str, Array],
+        given: Mapping[str, tuple] | None = None,
+    ):
+        """One sample's step; `given` holds this step's `(g, c)` of projections
+        whose current was computed for the whole run beforehand
+        (`Synapse.spike_current`)."""
         dt = self.dt
+        given = {} if given is None else given
         new: State = {t: dict(s) for t, s in state.items()}
         lin, const, mid = {}, {}, {}
         obs = Observations({}, {}, {}, {}, {})
@@ -261,6 +301,10 @@ class Simulator:
                         pop.spike_index,
                     )
             st["v"] = mid[name] = v
+            if "linear" in p:  # (3) linear currents: per-run slope and offset
+                lin[name] = None  # no slope but the per-run one (so far)
+                const[name] = const_ext + p["linear"]["const"]
+                continue
             # (3) channel currents at the possibly reset voltage, linearised in v
             lin_ch, const_ch = jnp.zeros_like(v), jnp.zeros_like(v)
             for ins in pop.insertions:
@@ -289,12 +333,24 @@ class Simulator:
             # the postsynaptic compartment of each cell (a point cell: the cell)
             post_at = proj.post_index(post_pop)
             v_post = _at(mid[proj.post], post_at)
-            new[name] = {
-                **new[name],
-                **syn.step(new[name], pre, v_post, prepared[name], conn, dt),
+            # a shared state: the owner's stored copy, as it was at the start of
+            # the step (the owner stores its update; this one's is the same)
+            own = {
+                k: state[o][ok]
+                for (p_, k), (o, ok) in self.shared.items()
+                if p_ == name
             }
-            g, c = syn.current(new[name], pre, v_post, prepared[name], conn)
-            obs.pre[name] = syn.activity(new[name], pre)
+            states = {**new[name], **own}
+            if name in given:  # computed for the whole run, outside the scan
+                g, c = given[name]
+            else:
+                states = {
+                    **states,
+                    **syn.step(states, pre, v_post, prepared[name], conn, dt),
+                }
+                g, c = syn.current(states, pre, v_post, prepared[name], conn)
+            new[name] = {k: v for k, v in states.items() if k not in own}
+            obs.pre[name] = syn.activity(states, pre)
             i_syn = jnp.zeros_like(v_post)  # I = g v - c, outward-positive
             if g is not None:
                 i_syn = i_syn + g * v_post
@@ -303,6 +359,9 @@ class Simulator:
             obs.current[name] = i_syn
             scale = NA_PER_UM2 / _at(prepared[proj.post]["area"], post_at)
             if g is not None:
+                if lin[proj.post] is None:  # the per-run slope, per sample
+                    base = prepared[proj.post]["linear"]["lin"]
+                    lin[proj.post] = jnp.broadcast_to(base, mid[proj.post].shape)
                 lin[proj.post] = _add_at(lin[proj.post], post_at, g * scale)
             if c is not None:
                 const[proj.post] = _add_at(const[proj.post], post_at, c * scale)
@@ -310,7 +369,15 @@ class Simulator:
         step_v = SOLVERS[self.solver]
         for name, pop in self.net.populations.items():
             cm = prepared[name]["capacitance"]
-            a, b = lin[name] / cm, const[name] / cm
+            b = const[name] / cm
+            if lin[name] is None and pop.morphology is None:  # per-run coefficients
+                coef = prepared[name]["linear"]["coef"]
+                v_new = AFFINE[self.solver](mid[name], b, coef, dt)
+                new[name]["v"] = obs.v[name] = v_new
+                continue
+            if lin[name] is None:
+                lin[name] = prepared[name]["linear"]["lin"]
+            a = lin[name] / cm
             if pop.morphology is None:
                 v_new = step_v(mid[name], a, b, dt)
             else:  # the cable: one implicit solve per cell, (n, n_comp)
@@ -418,12 +485,16 @@ class Simulator:
             )
         return self._compiled[key](params, inputs, state)
 
-    def _resolve(self, spec: str) -> tuple[str, str]:
+    def _resolve(self, spec: str) -> tuple[str, str, str]:
+        """`(target, key, label)`: where the recorded value is stored, and the
+        name it is recorded under."""
         target, key = self.net.check_record(spec)
+        if (target, key) in self.shared:  # stored once, under its owner
+            return (*self.shared[(target, key)], f"{target}.{key}")
         if target in self.net.projections and key not in self.layouts[target]:
             raise ValueError(
                 f"record {spec!r}: this synapse stores no {key!r} here (with these "
                 "parameters it equals the presynaptic spikes); record "
                 f"'{self.net.projections[target].pre}.spikes' instead."
             )
-        return target, key
+        return target, key, f"{target}.{key}"

@@ -19,20 +19,27 @@ spikes and their surrogate derivative. The engine then calls
 voltage and linearises it in `v` for the voltage solve.
 `Channel.init_state` gives the steady state at a voltage (jaxley's
 `init_states`). Static roles are class variables: `emits_spikes` (the
-population's spikes come from this channel) and `takes_input` (`run`'s input
+population's spikes come from this channel), `takes_input` (`run`'s input
 for the population is handed to `update` as `drive` instead of being
-injected as a current).
+injected as a current) and `spikes_are_input` (the spikes `update` returns
+are its `drive`, unchanged). `Channel.linear` may give the current as
+per-run constants (a leak).
 
 **Synapse** (per projection). `Synapse.layout` says, at compile time, where
 each state lives (`PRE`: per presynaptic cell, `EDGE`: per edge,
 `POST`: per postsynaptic cell) and may leave a state out (a trace that
-equals the spikes needs none). `Synapse.prepare` turns parameters into
+equals the spikes needs none); `Synapse.shared_states` marks `PRE` states
+that projections from one population may share (one stored copy).
+`Synapse.prepare` turns parameters into
 per-run constants once per run (a dense weight matrix, say). Each step
 `Synapse.step` advances the states from a `Presynaptic` value
 (this step's spikes, the presynaptic voltage) and the postsynaptic voltage, and
 `Synapse.current` returns `(g, c)` per postsynaptic cell (µS, nA) such
 that the synaptic current is `I = g * v_post - c`, which the engine adds to
-the linearised membrane equation.
+the linearised membrane equation. A synapse without states whose current
+depends on this step's presynaptic spikes alone says so through
+`Synapse.spike_current`; the engine may then compute its current for a
+whole spike sequence at once (one large product outside the scan).
 
 Every array handed to a mechanism is one sample's (the engine `jax.vmap`-s a
 batch); parameters are scalars or one value per element.
@@ -62,6 +69,7 @@ __all__ = [
     "Synapse",
     "dense_matrix",
     "edges_to_post",
+    "pre_to_edges",
     "project",
 ]
 
@@ -71,9 +79,10 @@ EDGE = "edge"  # one value per edge
 POST = "post"  # one value per postsynaptic cell
 LOCATIONS = (PRE, EDGE, POST)
 
-# Projections with at most this many (n_pre * n_post) entries get a dense weight
-# matrix, so their current is one matrix product per step; larger sparse ones
-# sum over their edge list.
+# All-to-all projections always get a dense weight matrix (a reshape of their
+# per-edge weights), so their current is one matrix product per step. Other
+# wiring with at most this many (n_pre * n_post) entries does too; larger
+# sparse projections sum over their edge list.
 DENSE_LIMIT = 4_000_000
 
 
@@ -124,6 +133,7 @@ class Channel(_Named, abc.ABC):
 
     emits_spikes: ClassVar[bool] = False
     takes_input: ClassVar[bool] = False
+    spikes_are_input: ClassVar[bool] = False
 
     @property
     @abc.abstractmethod
@@ -164,6 +174,20 @@ class Channel(_Named, abc.ABC):
     def current(self, states: dict, v: Any, params: dict) -> Any:
         """Membrane current density in mA/cm², outward-positive."""
 
+    def linear(self, params: dict) -> tuple[Any, Any] | None:
+        """The current as per-run constants `(g, c)`, or `None` (default).
+
+        A channel whose current is `g * v - c` with `g` (mA/cm² per mV) and
+        `c` (mA/cm²) that depend on its parameters alone (not on its states,
+        nor on `v`) returns them: `current(states, v, params) == g * v - c`
+        for every state and voltage. When every channel of a population
+        does, the engine computes the population's leak and integration
+        coefficients once per run, outside the scan, and calls no `current`
+        per step. `None`: the engine linearises `current` at every step.
+        """
+        del params
+        return None
+
 
 @dataclass(frozen=True, eq=False)
 class Connectivity:
@@ -193,8 +217,10 @@ class Connectivity:
 
     @property
     def fits_dense(self) -> bool:
-        """Whether a dense `(n_pre, n_post)` weight matrix is within the limit."""
-        return self.n_pre * self.n_post <= DENSE_LIMIT
+        """Whether the projection's products are dense `(n_pre, n_post)` matrix
+        products: always for all-to-all wiring (the matrix is a reshape of the
+        per-edge weights), else when the matrix is within `DENSE_LIMIT`."""
+        return self.all_to_all or self.n_pre * self.n_post <= DENSE_LIMIT
 
 
 class Presynaptic(NamedTuple):
@@ -247,6 +273,19 @@ class Synapse(_Named, abc.ABC):
         del conn, per_element, fixed, dt
         return {k: EDGE for k in self.synapse_states}
 
+    def shared_states(self, layout: dict, fixed: dict, dt: float) -> dict:
+        """`{state: key}` for `PRE` states that follow from the presynaptic
+        spikes and fixed parameters alone, decided at compile time.
+
+        Projections from the same population whose states have equal keys
+        (say, a trace with the same fixed decay) store one copy: the engine
+        keeps it once and hands it to each of them. `key` is any hashable
+        value that tells the state's update apart (include the class and
+        the fixed values it depends on). Default: `{}`, nothing shared.
+        """
+        del layout, fixed, dt
+        return {}
+
     def prepare(self, params: dict, conn: Connectivity, layout: dict) -> Any:
         """Per-run constants from the parameters (default: the parameters)."""
         del conn, layout
@@ -276,13 +315,43 @@ class Synapse(_Named, abc.ABC):
         del states
         return pre.spikes
 
+    def spike_current(self, spikes: Any, prepared: Any, conn) -> tuple | None:
+        """`(g, c)` for presynaptic spikes of any leading shape, or `None`.
+
+        A synapse that keeps no state (with this `prepared`) and whose
+        `current` depends on this step's presynaptic spikes alone (not on
+        `v_post`) returns what `current` would, for `spikes` of shape
+        `(..., n_pre)` (say `(batch, time, n_pre)`): `(g, c)` of shape
+        `(..., n_post)`, `g` possibly `None`. The engine then computes the
+        current of a projection from a population whose spikes are its input
+        for the whole run at once, outside the scan. Default `None`: the
+        synapse steps inside the scan.
+        """
+        del spikes, prepared, conn
+        return None
+
 
 def edges_to_post(values: Any, conn: Connectivity) -> Any:
-    """Sum per-edge values `(..., n_edges)` onto the postsynaptic cells."""
+    """Sum per-edge values `(..., n_edges)` onto the postsynaptic cells (for
+    all-to-all wiring, a sum over the presynaptic axis of the pre-major
+    `(n_pre, n_post)` reshape)."""
+    if conn.all_to_all:
+        shape = (*jnp.shape(values)[:-1], conn.n_pre, conn.n_post)
+        return jnp.sum(jnp.reshape(values, shape), axis=-2)
     summed = jax.ops.segment_sum(
         jnp.moveaxis(values, -1, 0), conn.post_idx, conn.n_post
     )
     return jnp.moveaxis(summed, 0, -1)
+
+
+def pre_to_edges(values: Any, conn: Connectivity) -> Any:
+    """Per-presynaptic-cell values `(..., n_pre)` on each edge,
+    `(..., n_edges)` (for all-to-all wiring, a broadcast, no gather)."""
+    if conn.all_to_all:
+        shape = (*jnp.shape(values)[:-1], conn.n_pre, conn.n_post)
+        edges = jnp.broadcast_to(jnp.expand_dims(values, -1), shape)
+        return jnp.reshape(edges, (*shape[:-2], conn.n_edges))
+    return values[..., conn.pre_idx]
 
 
 def dense_matrix(per_edge: Any, conn: Connectivity) -> Any:
@@ -326,4 +395,4 @@ def project(values: Any, weights: Any, conn: Connectivity, dense: bool) -> Any:
     `(n_pre, n_post)` matrix, else a sum over the edges (per-edge weights)."""
     if dense:
         return values @ weights
-    return edges_to_post(weights * values[..., conn.pre_idx], conn)
+    return edges_to_post(weights * pre_to_edges(values, conn), conn)

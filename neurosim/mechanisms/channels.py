@@ -62,6 +62,11 @@ class Leak(Channel):
         p = self.name
         return params[f"{p}_gLeak"] * (v - params[f"{p}_eLeak"])
 
+    def linear(self, params):
+        """`gLeak * v - gLeak * eLeak`."""
+        g = params[f"{self.name}_gLeak"]
+        return g, g * params[f"{self.name}_eLeak"]
+
 
 @dataclass(frozen=True)
 class Fire(Channel):
@@ -121,6 +126,11 @@ class Fire(Channel):
         del states, params
         return jnp.zeros_like(v)
 
+    def linear(self, params):
+        """No current."""
+        del params
+        return 0.0, 0.0
+
 
 @dataclass(frozen=True)
 class SpikeSource(Channel):
@@ -135,6 +145,7 @@ class SpikeSource(Channel):
 
     emits_spikes = True
     takes_input = True
+    spikes_are_input = True
 
     name: str = "SpikeSource"
 
@@ -155,6 +166,11 @@ class SpikeSource(Channel):
     def current(self, states, v, params):
         del states, params
         return jnp.zeros_like(v)
+
+    def linear(self, params):
+        """No current."""
+        del params
+        return 0.0, 0.0
 
 
 def tau_to_gleak(tau_ms: Any, capacitance: Any = 1.0) -> Any:

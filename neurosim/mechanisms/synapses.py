@@ -20,6 +20,7 @@ from .base import (
     Synapse,
     dense_matrix,
     edges_to_post,
+    pre_to_edges,
 )
 
 __all__ = ["SpikeSynapse"]
@@ -54,11 +55,13 @@ class SpikeSynapse(Synapse):
     Where the trace lives is decided at compile time (`layout`): with a shared
     `s_decay`, one trace per presynaptic neuron, shared by its outgoing edges;
     with `s_decay` per edge (set per edge, drawn by an initialiser, or trainable
-    with `per_element=True`), one trace per edge; with a shared `s_decay` that is
+    with `per_element=True`), one trace per edge; projections from one
+    population with the same fixed `s_decay` share one stored trace; with a shared `s_decay` that is
     not trainable and `s_decay * dt = 1`, the trace equals this step's spikes and
-    is not stored at all. When the trace is not per edge and the
-    `(n_pre, n_post)` weight matrix fits `DENSE_LIMIT`, the current is one
-    matrix product `s @ G` per step; otherwise it is summed over the edges.
+    is not stored at all. When the trace is not per edge and the projection
+    is all-to-all or its `(n_pre, n_post)` weight matrix fits `DENSE_LIMIT`,
+    the current is one matrix product `s @ G` per step; otherwise it is
+    summed over the edges.
 
     Attributes:
         name: prefix of the parameter and state names (`"SpikeSynapse"`).
@@ -110,6 +113,14 @@ class SpikeSynapse(Synapse):
             return {}  # the trace is the spike train
         return {key: PRE}
 
+    def shared_states(self, layout, fixed, dt):
+        """A per-neuron trace with a fixed decay is the same for every
+        projection from the population with that decay."""
+        key, decay = f"{self.name}_s", f"{self.name}_s_decay"
+        if layout.get(key) != PRE or decay not in fixed:
+            return {}
+        return {key: ("SpikeSynapse trace", float(fixed[decay]) * dt)}
+
     def prepare(self, params, conn: Connectivity, layout) -> Prepared:
         p = self.name
         where = layout.get(f"{p}_s")
@@ -128,20 +139,29 @@ class SpikeSynapse(Synapse):
         where = prepared.flag("where")
         if where is None:
             return {}
-        spikes = pre.spikes[..., conn.pre_idx] if where == EDGE else pre.spikes
+        spikes = pre_to_edges(pre.spikes, conn) if where == EDGE else pre.spikes
         return {key: self.trace(states[key], spikes, prepared["s_decay"], dt)}
 
     def activity(self, states, pre):
         return states.get(f"{self.name}_s", pre.spikes)
 
+    def spike_current(self, spikes, prepared, conn):
+        """Without a trace (the trace is the spikes) and with a dense weight
+        matrix: the current of any spike sequence, one product."""
+        if prepared.flag("where") is not None or not prepared.flag("dense"):
+            return None
+        return self._current(spikes, prepared, conn)
+
     def current(self, states, pre, v_post, prepared, conn):
         del v_post
-        s = self.activity(states, pre)
+        return self._current(self.activity(states, pre), prepared, conn)
+
+    def _current(self, s, prepared, conn):
         if prepared.flag("dense"):
             g = s @ prepared["G"]
             c = s @ prepared["GE"] if self.conductance else None
         else:
-            s_edge = s if prepared.flag("where") == EDGE else s[..., conn.pre_idx]
+            s_edge = s if prepared.flag("where") == EDGE else pre_to_edges(s, conn)
             g = edges_to_post(prepared["G"] * s_edge, conn)
             c = (
                 edges_to_post(prepared["GE"] * s_edge, conn)
