@@ -164,9 +164,30 @@ def run_child(module: str, args: list[str], timeout: float) -> dict | str:
     return json.loads(lines[-1])
 
 
+def _status_bytes(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024  # kB
+    raise OSError(f"/proc/self/status has no {field}")
+
+
 def max_rss_bytes() -> int:
-    """This process's peak resident set size so far, bytes (Linux: KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """This process's peak resident set size so far, bytes: `VmHWM` on Linux
+    (`getrusage`'s `ru_maxrss` would carry the parent's peak across the
+    fork of a child process)."""
+    try:
+        return _status_bytes("VmHWM")
+    except OSError:  # not Linux
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def rss_bytes() -> int:
+    """This process's resident set size now, bytes (Linux; else the peak)."""
+    try:
+        return _status_bytes("VmRSS")
+    except OSError:
+        return max_rss_bytes()
 
 
 def finite(x: float | None) -> bool:

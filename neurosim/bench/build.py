@@ -25,7 +25,7 @@ import json
 import sys
 import time
 
-from ._common import max_rss_bytes, missing_row, row, run_child
+from ._common import max_rss_bytes, missing_row, row, rss_bytes, run_child
 
 EDGE_BYTES = 12  # int32 pre, int32 post, float32 weight
 
@@ -38,7 +38,7 @@ def _neurosim(n: int, k: int) -> dict:
     from ..engine import compile
     from .scaling import DT, recurrent_lif
 
-    base = max_rss_bytes()
+    base = rss_bytes()
     t0 = time.perf_counter()
     net = recurrent_lif(n, Random(k / n, seed=0), fan_in=k)
     sim = compile(net, dt=DT, solver="exp_euler")
@@ -61,7 +61,7 @@ def _jaxley(n: int, k: int) -> dict:
     from ..mechanisms.jaxley import standard_promotion
     from .seed003 import SpikeDetectSynapse
 
-    base = max_rss_bytes()
+    base = rss_bytes()
     np.random.seed(0)  # noqa: NPY002 - jaxley's sparse_connect draws from the global one
     t0 = time.perf_counter()
     with standard_promotion():
@@ -96,7 +96,7 @@ def _size(n: int) -> str:
 
 def rows(quick: bool) -> list[dict]:
     if quick:
-        sizes, jx_sizes, k, timeout, jx_budget = [200, 400], [50], 10, 120.0, 60.0
+        sizes, jx_sizes, k, timeout, jx_budget = [200], [20], 5, 120.0, 60.0
     else:
         sizes, k, timeout, jx_budget = (
             [1000, 10_000, 100_000, 1_000_000],

@@ -6,10 +6,10 @@ recomputed in the backward pass). Two measures of each:
 
 - the compiled step's temporary bytes (`compiled.memory_analysis()`), XLA's
   own count of what the step holds beyond its arguments and results;
-- the peak resident set size of a fresh process that builds, compiles and
-  runs that one step (`python -m neurosim.bench.memory STEPS REMAT`), which
-  includes the interpreter, JAX and the compiler; its size just before the
-  step runs is given beside it.
+- the peak resident set size of the fresh process that builds, compiles and
+  runs that one step (`python -m neurosim.bench.memory QUICK STEPS REMAT`,
+  which also reports the first measure), interpreter, JAX and compiler
+  included; its peak just before the step runs is given beside it.
 
 The goal: `remat` needs at most a quarter of the plain step's temporaries.
 """
@@ -41,76 +41,57 @@ def compiled_step(quick: bool, steps: int, remat: bool):
     return step.lower(*args).compile(), args
 
 
-def temp_bytes(quick: bool, steps: int, remat: bool) -> int:
-    compiled, _ = compiled_step(quick, steps, remat)
-    return int(compiled.memory_analysis().temp_size_in_bytes)
-
-
 def child(quick: bool, steps: int, remat: bool) -> dict:
-    """Compile and run the step once in this (fresh) process."""
+    """Compile the step and run it once in this (fresh) process."""
     import jax
 
     compiled, args = compiled_step(quick, steps, remat)
+    temp = int(compiled.memory_analysis().temp_size_in_bytes)
     before = max_rss_bytes()
     jax.block_until_ready(compiled(*args))
-    return {"before": before, "peak": max_rss_bytes()}
+    return {"temp": temp, "before": before, "peak": max_rss_bytes()}
 
 
 def rows(quick: bool) -> list[dict]:
     steps = 50 if quick else STEPS
-    what = f"{_shape(quick, steps).sizes()}, batch {_shape(quick, steps).batch}, T = {steps}"
-    temps = {remat: temp_bytes(quick, steps, remat) for remat in (False, True)}
-    out = []
+    shape = _shape(quick, steps)
+    what = f"{shape.sizes()}, batch {shape.batch}, T = {steps}"
+    got = {}
     for remat in (False, True):
-        label = "remat" if remat else "plain"
-        out.append(
-            row(
-                f"memory T={steps} {label}: compiled temporaries",
-                temps[remat] / 2**20,
-                "MiB",
-                "",
-                f"{what}; compiled.memory_analysis().temp_size_in_bytes",
-            )
-        )
-    out.append(
-        row(
-            f"memory T={steps}: remat / plain temporaries",
-            temps[True] / temps[False],
-            "x",
-            "<= 0.25x",
-            "fraction of the plain step's temporaries that the remat step holds",
-        )
-    )
-    peaks = {}
-    for remat in (False, True):
-        label = "remat" if remat else "plain"
-        name = f"memory T={steps} {label}: max RSS of a fresh process"
         args = [str(int(quick)), str(steps), str(int(remat))]
-        got = run_child(__name__, args, timeout=120 if quick else 900)
-        if isinstance(got, str):
-            out.append(missing_row(name, "MiB", "", got))
-            continue
-        peaks[remat] = got["peak"]
-        out.append(
-            row(
-                name,
-                got["peak"] / 2**20,
-                "MiB",
-                "",
-                f"{got['before'] / 2**20:.0f} MiB before the step ran (imports, "
-                "build, compile)",
+        got[remat] = run_child(__name__, args, timeout=300 if quick else 900)
+    out = []
+    for key, measure, unit_note in (
+        (
+            "temp",
+            "compiled temporaries",
+            "compiled.memory_analysis().temp_size_in_bytes",
+        ),
+        ("peak", "max RSS of a fresh process", "the whole process (VmHWM)"),
+    ):
+        for remat in (False, True):
+            name = f"memory T={steps} {'remat' if remat else 'plain'}: {measure}"
+            if isinstance(got[remat], str):
+                out.append(missing_row(name, "MiB", "", got[remat]))
+                continue
+            note = f"{what}; {unit_note}"
+            if key == "peak":
+                note += (
+                    f"; {got[remat]['before'] / 2**20:.0f} MiB before the step ran "
+                    "(imports, build, compile)"
+                )
+            out.append(row(name, got[remat][key] / 2**20, "MiB", "", note))
+        if not any(isinstance(g, str) for g in got.values()):
+            out.append(
+                row(
+                    f"memory T={steps}: remat / plain {measure}",
+                    got[True][key] / got[False][key],
+                    "x",
+                    "<= 0.25x" if key == "temp" else "",
+                    "the remat step's share of the plain step's"
+                    + (" temporaries" if key == "temp" else " peak, whole processes"),
+                )
             )
-        )
-    if len(peaks) == 2:
-        out.append(
-            row(
-                f"memory T={steps}: remat / plain max RSS",
-                peaks[True] / peaks[False],
-                "x",
-                "",
-                "whole processes, interpreter and compiler included",
-            )
-        )
     return out
 
 

@@ -102,7 +102,7 @@ def _worst_doubling(syn: list, secs: list) -> float:
 
 def rows(quick: bool) -> list[dict]:
     if quick:
-        dense_sizes, sparse_sizes, p = [50, 100, 200], [500, 1000, 2000], 0.01
+        dense_sizes, sparse_sizes, p = [50, 100], [500, 1000], 0.01
         steps, repeats, budget = 5, 2, 30.0
     else:
         dense_sizes = [100 * 2**k for k in range(7)] + [8000]  # 100 … 6400, 8000

@@ -247,7 +247,7 @@ def rows(quick: bool) -> list[dict]:
             100.0 * flops / ns_t.wall / rate,
             "%",
             ">= 60 %",
-            f"{flops / 1e9:.2f} GFLOP counted from the shapes per step",
+            f"{flops / 1e9:.3g} GFLOP counted from the shapes per step",
         )
     )
     return out
