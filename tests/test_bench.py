@@ -35,28 +35,44 @@ def _check_rows(result, suites):
                 assert math.isfinite(r["value"]) and r["value"] > 0, r
 
 
-def test_quick_bench_prints_one_table_and_writes_json(tmp_path):
-    """The whole `neurosim bench --quick` in a fresh process (float32, the
-    command's own settings)."""
+def _bench_cli(tmp_path, *extra):
+    """`neurosim bench --quick ...` in a fresh process (float32, the command's
+    own settings): its JSON, checked against the printed table."""
     out = tmp_path / "bench.json"
+    argv = [
+        sys.executable,
+        "-m",
+        "neurosim.cli",
+        "bench",
+        "--quick",
+        "--json",
+        str(out),
+    ]
     env = dict(os.environ, JAX_PLATFORMS="cpu")
     proc = subprocess.run(
-        [sys.executable, "-m", "neurosim.cli", "bench", "--quick", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-        check=False,
+        [*argv, *extra], capture_output=True, text=True, env=env, timeout=900
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(out.read_text())
-    _check_rows(result, bench.SUITES)
     assert result["quick"] is True
     assert "allocator" in result["machine"]
+    assert proc.stdout.splitlines()[0].startswith("machine: ")
     table = [ln for ln in proc.stdout.splitlines() if ln.startswith("| ")]
     n_rows = sum(len(s["rows"]) for s in result["suites"].values())
     assert len(table) == n_rows + 1  # the header and one line per row
-    assert proc.stdout.splitlines()[0].startswith("machine: ")
+    return result
+
+
+def test_quick_bench_prints_one_table_and_writes_json(tmp_path):
+    result = _bench_cli(tmp_path, "--only", "scaling")
+    _check_rows(result, ["scaling"])
+
+
+@pytest.mark.slow
+def test_whole_quick_bench(tmp_path):
+    """Every suite, peers included where installed (about a minute)."""
+    result = _bench_cli(tmp_path)
+    _check_rows(result, bench.SUITES)
     names = [r["name"] for r in result["suites"]["shd"]["rows"]]
     for peer in ("spyx", "jaxpike", "sparxml"):
         assert f"shd step: neurosim vs {peer}" in names  # measured or said missing
@@ -112,7 +128,7 @@ def test_table_and_json(tmp_path):
         },
     }
     table = bench.format_table(result)
-    assert "| x | ratio | 2.5 | x | >= 2x | a / b |" in table
+    assert "| x | ratio | 2.5 | x | >= 2x | a \\| b |" in table
     assert "| x | peer | — | x |  | not installed |" in table
     path = bench.write_json(tmp_path / "r.json", result)
     assert json.loads(path.read_text()) == result

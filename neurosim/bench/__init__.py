@@ -129,7 +129,7 @@ def format_table(result: dict) -> str:
     ]
     for name, suite in result["suites"].items():
         for r in suite["rows"]:
-            note = str(r["note"]).replace("|", "/")
+            note = str(r["note"]).replace("|", "\\|")
             lines.append(
                 f"| {name} | {r['name']} | {_value(r['value'])} | {r['unit']} | "
                 f"{r['goal']} | {note} |"

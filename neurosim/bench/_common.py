@@ -23,7 +23,14 @@ import numpy as np
 ROW_KEYS = ("name", "value", "unit", "goal", "note")
 
 # Environment variables that change how memory is allocated or how XLA runs.
-ALLOCATOR_VARS = ("LD_PRELOAD", "XLA_FLAGS", "TF_CPP_MIN_LOG_LEVEL")
+ALLOCATOR_VARS = ("LD_PRELOAD", "XLA_FLAGS")
+# glibc malloc kept from returning large blocks to the system (fewer page faults
+# on big per-call temporaries): the setting the bench also measures under.
+RETAINING_MALLOC = {
+    "MALLOC_MMAP_THRESHOLD_": str(2**30),
+    "MALLOC_TRIM_THRESHOLD_": str(2**32),
+    "MALLOC_TOP_PAD_": str(2**28),
+}
 ALLOCATOR_PREFIXES = ("MALLOC_", "GLIBC_TUNABLES", "JEMALLOC", "TCMALLOC", "XLA_")
 
 
@@ -76,6 +83,11 @@ def machine() -> dict[str, Any]:
         "dtype": "float64" if jax.config.jax_enable_x64 else "float32",
         "allocator": allocator_line(),
     }
+
+
+def seconds(t: float) -> str:
+    """A duration in words: `0.697 s`, `4.29 ms`."""
+    return f"{t:.3g} s" if t >= 0.1 else f"{1e3 * t:.3g} ms"
 
 
 def cpu_seconds() -> float:
@@ -146,17 +158,46 @@ def fit_exponent(x: list[float], y: list[float]) -> float:
     return float(np.polyfit(np.log(x), np.log(y), 1)[0])
 
 
-def run_child(module: str, args: list[str], timeout: float) -> dict | str:
-    """Run `python -m module args` in a fresh process with this environment;
-    its last stdout line is a JSON object, returned. A timeout or a failure
-    gives a short string saying what happened instead."""
+def other_allocator() -> tuple[dict[str, str | None], str]:
+    """The environment changes that switch to the allocator setting this
+    process does not run under (glibc defaults <-> `RETAINING_MALLOC`), and
+    that setting in words."""
+    if any(k.startswith("MALLOC_") for k in os.environ):
+        return {
+            k: None for k in os.environ if k.startswith("MALLOC_")
+        }, "glibc defaults"
+    words = ", ".join(f"{k}={v}" for k, v in RETAINING_MALLOC.items())
+    return dict(RETAINING_MALLOC), words
+
+
+def run_child(
+    module: str,
+    args: list[str],
+    timeout: float,
+    env: Mapping[str, str | None] | None = None,
+) -> dict | str:
+    """Run `python -m module args` in a fresh process with this environment
+    (changed by `env`: None removes a variable); its last stdout line is a
+    JSON object, returned. A timeout or a failure gives a short string saying
+    what happened instead."""
     cmd = [sys.executable, "-m", module, *args]
+    child_env = dict(os.environ)
+    for k, v in (env or {}).items():
+        if v is None:
+            child_env.pop(k, None)
+        else:
+            child_env[k] = v
     try:
         proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout, check=False
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env=child_env,
         )
     except subprocess.TimeoutExpired:
-        return f"did not finish in {timeout:g} s"
+        return f"did not finish in {timeout:.0f} s"
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]

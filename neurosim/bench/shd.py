@@ -13,7 +13,11 @@ input projection applied to the whole sequence, then `RLIF`, `Linear`,
 jaxpike's side is its `Graph` with the same wiring (`Dense`, `LIF`, feedback
 edges, `LeakyIntegrator`) under `jaxpike.unroll`. Inputs are Bernoulli
 spikes (p = 0.05) in float32. All steps run interleaved in one process after
-four warm-up calls each.
+four warm-up calls each. The allocator matters on the CPU (large per-call
+temporaries: glibc returns them to the system and faults them in again), so
+neurosim and spyx are also compared in a fresh process under the other
+setting (glibc's defaults, or `_common.RETAINING_MALLOC` when this process
+runs with defaults).
 
 FLOPs are counted from the shapes: the forward pass's matrix products
 (`2 · batch · steps · Σ n_pre · n_post`), the same again for the weight
@@ -25,6 +29,8 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import json
+import sys
 from collections.abc import Callable
 
 import jax
@@ -38,7 +44,15 @@ from ..tasks.snn import network
 from ..train.objective import Objective
 from ..train.step import flat_view, make_train_step
 from ..train.trainable import get_trainable
-from ._common import interleaved, matmul_rate, missing_row, row
+from ._common import (
+    interleaved,
+    matmul_rate,
+    missing_row,
+    other_allocator,
+    row,
+    run_child,
+    seconds,
+)
 
 N_OUT = 20
 SMOOTHING = 0.3
@@ -172,12 +186,56 @@ def jaxpike_step(shape: Shape, x, y) -> tuple[Callable, tuple]:
     return step, (net, opt_state, jnp.swapaxes(x, 0, 1), y)
 
 
-# The peers: (module to import, version it was written for, builder).
+# The peers: (module to import, version it was written for, builder, what
+# to say when it is missing).
+INSTALL = "pip install 'neurosim[bench]'"
 PEERS = {
-    "spyx": ("spyx", "1.0", spyx_step),
-    "jaxpike": ("jaxpike", "0.1", jaxpike_step),
-    "sparxml": ("sparxml", "0.1", None),
+    "spyx": ("spyx", "1.0", spyx_step, f"{INSTALL}; spyx needs Python >= 3.11"),
+    "jaxpike": ("jaxpike", "0.1", jaxpike_step, INSTALL),
+    "sparxml": ("sparxml", "0.1", None, f"{INSTALL}; sparxml needs Python >= 3.12"),
 }
+
+
+def versus_spyx(quick: bool) -> dict[str, float]:
+    """Median seconds per step of neurosim and spyx, interleaved in this
+    process (without spyx: neurosim only)."""
+    shape = QUICK if quick else FULL
+    x, y = data(shape)
+    calls = {"neurosim": neurosim_step(shape, x, y)}
+    if _installed("spyx"):
+        calls["spyx"] = spyx_step(shape, x, y)
+    times = interleaved(calls, repeats=2 if quick else 10, warmup=4)
+    return {k: t.wall for k, t in times.items()}
+
+
+def _allocator_row(quick: bool, ns_wall: float, spyx_wall: float | None) -> dict:
+    """The same comparison in a fresh process under the other allocator
+    setting (glibc defaults <-> large mmap and trim thresholds)."""
+    env, words = other_allocator()
+    label = "shd step: neurosim vs spyx, other allocator"
+    got = run_child(__name__, [str(int(quick))], timeout=300 if quick else 900, env=env)
+    if isinstance(got, str):
+        return missing_row(label, "x", "", f"under {words}: {got}")
+    here = f"here: neurosim {seconds(ns_wall)}" + (
+        f", spyx {seconds(spyx_wall)}" if spyx_wall is not None else ""
+    )
+    if "spyx" not in got:
+        return missing_row(
+            label,
+            "x",
+            "",
+            f"under {words}: neurosim {seconds(got['neurosim'])}/step; spyx is not "
+            f"installed; {here}",
+        )
+    return row(
+        label,
+        got["spyx"] / got["neurosim"],
+        "x",
+        "",
+        f"under {words}: neurosim {seconds(got['neurosim'])}, spyx "
+        f"{seconds(got['spyx'])} "
+        f"per step; {here}",
+    )
 
 
 def _installed(module: str) -> bool:
@@ -193,9 +251,9 @@ def rows(quick: bool) -> list[dict]:
     x, y = data(shape)
     calls = {"neurosim": neurosim_step(shape, x, y)}
     missing = {}
-    for name, (module, version, build) in PEERS.items():
+    for name, (module, version, build, hint) in PEERS.items():
         if not _installed(module):
-            missing[name] = f"{name} is not installed (pip install 'neurosim[bench]')"
+            missing[name] = f"{name} is not installed ({hint})"
         elif build is None:
             missing[name] = f"{name} installs, but has no builder for this shape here"
         else:
@@ -216,7 +274,7 @@ def rows(quick: bool) -> list[dict]:
             ns_t.wall,
             "s",
             "",
-            f"{what}; median of {repeats} (cpu {ns_t.cpu:.3f} s)",
+            f"{what}; median of {repeats} (process cpu {seconds(ns_t.cpu)})",
         )
     ]
     goal = ">= 1.5x"
@@ -234,9 +292,12 @@ def rows(quick: bool) -> list[dict]:
                 t.wall / ns_t.wall,
                 "x",
                 goal if name == "spyx" else "",
-                f"{name} {t.wall:.3f} s/step vs neurosim {ns_t.wall:.3f} s (>1: neurosim faster)",
+                f"{name} {seconds(t.wall)}/step vs neurosim {seconds(ns_t.wall)} "
+                "(>1: neurosim faster)",
             )
         )
+    spyx_wall = times["spyx"].wall if "spyx" in times else None
+    out.append(_allocator_row(quick, ns_t.wall, spyx_wall))
     flops = shape.flops()
     out.append(
         row("f32 matmul rate", rate / 1e9, "GFLOP/s", "", "sustained, (n,n)@(n,n)")
@@ -251,3 +312,7 @@ def rows(quick: bool) -> list[dict]:
         )
     )
     return out
+
+
+if __name__ == "__main__":  # python -m neurosim.bench.shd QUICK
+    print(json.dumps(versus_spyx(bool(int(sys.argv[1])))))
