@@ -37,8 +37,8 @@ def compiled_step(quick: bool, steps: int, remat: bool):
 
     shape = _shape(quick, steps)
     x, y = data(shape)
-    step, args = neurosim_step(shape, x, y, remat=remat)
-    return step.lower(*args).compile(), args
+    built = neurosim_step(shape, x, y, remat=remat)
+    return built.step.lower(*built.args).compile(), built.args
 
 
 def child(quick: bool, steps: int, remat: bool) -> dict:

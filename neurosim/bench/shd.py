@@ -32,6 +32,7 @@ import importlib.util
 import json
 import sys
 from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -42,7 +43,7 @@ from ..engine import compile
 from ..tasks.shd import DEFAULTS
 from ..tasks.snn import network
 from ..train.objective import Objective
-from ..train.step import flat_view, make_train_step
+from ..train.step import _loss_fn, flat_view, make_train_step
 from ..train.trainable import get_trainable
 from ._common import (
     interleaved,
@@ -84,6 +85,25 @@ FULL = Shape(256, (128, 128), N_OUT, batch=256, steps=128)
 QUICK = Shape(32, (16, 16), 4, batch=8, steps=16)
 
 
+class Built(NamedTuple):
+    """A training step, its arguments, and the loss of its trained values
+    (`loss(trained)`) with those values, for listing the saved residuals."""
+
+    step: Callable
+    args: tuple
+    loss: Callable
+    trained: Any
+
+
+def residual_bytes(built: Built) -> int:
+    """What the backward pass keeps from the forward pass, bytes
+    (`jax.ad_checkpoint`'s saved residuals of the loss)."""
+    from jax._src.ad_checkpoint import saved_residuals  # print_saved_residuals' data
+
+    res = saved_residuals(built.loss, built.trained)
+    return sum(int(np.prod(aval.shape)) * aval.dtype.itemsize for aval, _ in res)
+
+
 def data(shape: Shape) -> tuple[jax.Array, jax.Array]:
     rng = np.random.default_rng(0)
     x = rng.random((shape.batch, shape.steps, shape.n_in)) < P_SPIKE
@@ -91,7 +111,7 @@ def data(shape: Shape) -> tuple[jax.Array, jax.Array]:
     return jnp.asarray(x, jnp.float32), jnp.asarray(y)
 
 
-def neurosim_step(shape: Shape, x, y, remat: bool = False) -> tuple[Callable, tuple]:
+def neurosim_step(shape: Shape, x, y, remat: bool = False) -> Built:
     """The `shd` task's network and `fit`'s training step, Adam."""
     cfg = dataclasses.replace(DEFAULTS, hidden=shape.hidden, channels=shape.n_in)
     net = network(cfg, shape.n_in, shape.n_out)
@@ -101,10 +121,16 @@ def neurosim_step(shape: Shape, x, y, remat: bool = False) -> tuple[Callable, tu
     objective = Objective("sum_voltage", label_smoothing=SMOOTHING)
     step = make_train_step(sim, opt, objective, input="in")
     theta = flat_view(get_trainable(sim, params))
-    return step, (theta, opt.init(theta), params, x, y)
+    loss = _loss_fn(sim, objective, "in", None, None)
+    return Built(
+        step,
+        (theta, opt.init(theta), params, x, y),
+        lambda th: loss(th, params, x, y)[0],
+        theta,
+    )
 
 
-def spyx_step(shape: Shape, x, y) -> tuple[Callable, tuple]:
+def spyx_step(shape: Shape, x, y) -> Built:
     """Seed 004's model in spyx 1.0 (flax.nnx), Adam."""
     import spyx
     from flax import nnx
@@ -135,10 +161,12 @@ def spyx_step(shape: Shape, x, y) -> tuple[Callable, tuple]:
         updates, opt_state = opt.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, value
 
-    return step, (params, opt.init(params), x, y)
+    return Built(
+        step, (params, opt.init(params), x, y), lambda p: loss_fn(p, x, y), params
+    )
 
 
-def jaxpike_step(shape: Shape, x, y) -> tuple[Callable, tuple]:
+def jaxpike_step(shape: Shape, x, y) -> Built:
     """The same wiring as a jaxpike `Graph` (feedback edges for the recurrent
     weights, per-neuron time constants), `jaxpike.make_step` with Adam."""
     import equinox as eqx
@@ -183,7 +211,13 @@ def jaxpike_step(shape: Shape, x, y) -> tuple[Callable, tuple]:
 
     step = jp.make_step(loss_fn, opt)
     opt_state = opt.init(eqx.filter(net, eqx.is_inexact_array))
-    return step, (net, opt_state, jnp.swapaxes(x, 0, 1), y)
+    xs = jnp.swapaxes(x, 0, 1)
+    params, static = eqx.partition(net, eqx.is_inexact_array)
+
+    def loss(params):
+        return loss_fn(eqx.combine(params, static), xs, y)[0]
+
+    return Built(step, (net, opt_state, xs, y), loss, params)
 
 
 # The peers: (module to import, version it was written for, builder, what
@@ -201,9 +235,10 @@ def versus_spyx(quick: bool) -> dict[str, float]:
     process (without spyx: neurosim only)."""
     shape = QUICK if quick else FULL
     x, y = data(shape)
-    calls = {"neurosim": neurosim_step(shape, x, y)}
+    built = {"neurosim": neurosim_step(shape, x, y)}
     if _installed("spyx"):
-        calls["spyx"] = spyx_step(shape, x, y)
+        built["spyx"] = spyx_step(shape, x, y)
+    calls = {k: (b.step, b.args) for k, b in built.items()}
     times = interleaved(calls, repeats=2 if quick else 10, warmup=4)
     return {k: t.wall for k, t in times.items()}
 
@@ -249,7 +284,7 @@ def rows(quick: bool) -> list[dict]:
     shape = QUICK if quick else FULL
     repeats, warmup = (2, 4) if quick else (10, 4)
     x, y = data(shape)
-    calls = {"neurosim": neurosim_step(shape, x, y)}
+    built = {"neurosim": neurosim_step(shape, x, y)}
     missing = {}
     for name, (module, version, build, hint) in PEERS.items():
         if not _installed(module):
@@ -258,10 +293,12 @@ def rows(quick: bool) -> list[dict]:
             missing[name] = f"{name} installs, but has no builder for this shape here"
         else:
             try:
-                calls[name] = build(shape, x, y)
+                built[name] = build(shape, x, y)
             except Exception as err:  # a peer's API drift is reported, not fatal
                 missing[name] = f"{name} {version}: {type(err).__name__}: {err}"[:200]
+    calls = {k: (b.step, b.args) for k, b in built.items()}
     times = interleaved(calls, repeats=repeats, warmup=warmup)
+    residuals = {k: residual_bytes(b) / 2**20 for k, b in built.items()}
     rate = matmul_rate(256 if quick else 2048, repeats=3 if quick else 10)
     ns_t = times["neurosim"]
     what = (
@@ -296,6 +333,19 @@ def rows(quick: bool) -> list[dict]:
                 "(>1: neurosim faster)",
             )
         )
+    out.append(
+        row(
+            "shd step: backward residuals, neurosim",
+            residuals["neurosim"],
+            "MiB",
+            "",
+            "what the backward pass keeps (jax.ad_checkpoint saved residuals of "
+            "the loss); "
+            + ", ".join(
+                f"{k} {v:.3g} MiB" for k, v in residuals.items() if k != "neurosim"
+            ),
+        )
+    )
     spyx_wall = times["spyx"].wall if "spyx" in times else None
     out.append(_allocator_row(quick, ns_t.wall, spyx_wall))
     flops = shape.flops()
