@@ -35,22 +35,41 @@ kw = dict(input="in", objective="sum_voltage", optimizer=optax.adam(0.05),
 two = ns.fit(sim, params, x, y, **kw)
 devices = {len(v.sharding.device_set) for p in two.params.values() for v in p.values()
            if hasattr(v, "sharding")}
-real = fit_module.data_parallel
-fit_module.data_parallel = lambda batch_size: None  # what one device does
+real = fit_module.fit_devices
+fit_module.fit_devices = lambda batch_size: None  # what one device does
 one = ns.fit(sim, params, x, y, **kw)
-fit_module.data_parallel = real
+fit_module.fit_devices = real
 try:
     ns.fit(sim, params, x, y, **dict(kw, batch_size=15, epochs=1))
     error = ""
 except ValueError as err:
     error = str(err)
+# The pure step with the shardings, the way a multi-host script uses it.
+from neurosim.train.parallel import data_parallel
+from neurosim.train.step import flat_view, make_train_step
+from neurosim.train.trainable import get_trainable
+dp = data_parallel(16)
+opt = optax.adam(0.05)
+step = make_train_step(sim, opt, ns.Objective("sum_voltage"), input="in")
+theta = flat_view(get_trainable(sim, params))
+ref = step(theta, opt.init(theta), params, x[:16], y[:16])
+th, st, fr = dp.replicate((theta, opt.init(theta), params))
+xb, yb = (jax.make_array_from_process_local_data(dp.batch, a) for a in (x[:16], y[:16]))
+got = step(th, st, fr, xb, yb)
+step_diff = max(
+    abs(float(ref.loss) - float(got.loss)),
+    *(float(np.max(np.abs(np.asarray(a) - np.asarray(b)))) for a, b in zip(
+        jax.tree_util.tree_leaves(ref.theta), jax.tree_util.tree_leaves(got.theta))),
+)
+
 def flat(p):
     return np.concatenate([np.ravel(np.asarray(p[t][k])) for t, k in sorted(sim.net.trainable)])
 print(json.dumps({
     "loss_two": two.history["loss"], "loss_one": one.history["loss"],
     "max_param_diff": float(np.max(np.abs(flat(two.params) - flat(one.params)))),
     "param_change": float(np.max(np.abs(flat(two.params) - flat(params)))),
-    "devices": sorted(devices), "error": error,
+    "devices": sorted(devices), "error": error, "step_diff": step_diff,
+    "step_devices": len(xb.sharding.device_set),
 }))
 """
 
@@ -73,6 +92,8 @@ def test_fit_on_two_devices_equals_one_device():
     assert got["max_param_diff"] < 1e-5
     assert got["param_change"] > 1e-3  # training moved them: the check has teeth
     assert "batch_size: 15" in got["error"] and "2 visible devices" in got["error"]
+    # The pure step on a batch built as a multi-host script builds it.
+    assert got["step_devices"] == 2 and got["step_diff"] < 1e-5
 
 
 def test_one_device_needs_no_sharding():

@@ -42,7 +42,7 @@ from . import _inputs as checks
 from .evaluate import DEFAULT_OBJECTIVE as DEFAULT_OBJECTIVE
 from .evaluate import evaluate, evaluate_batched
 from .objective import Objective
-from .parallel import data_parallel
+from .parallel import fit_devices
 from .resume import CHECKPOINT_NAME, HISTORY, expected_meta, resume_from, saved_state
 from .resume import LEGACY_CHECKPOINT_NAME as LEGACY_CHECKPOINT_NAME
 from .step import StepResult, cached_train_step, flat_view, leaf_names, shaped_view
@@ -231,7 +231,7 @@ def fit(
         validation = (x[order[-n_val:]], y[order[-n_val:]])
         x, y = x[order[:-n_val]], y[order[:-n_val]]
     batch_size = min(batch_size, len(x))
-    parallel = data_parallel(batch_size)
+    parallel = fit_devices(batch_size)
     n_batches = len(x) // batch_size
     if max_batches is not None:
         n_batches = min(n_batches, max_batches)
