@@ -223,6 +223,36 @@ def max_rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+# A generous bound on what one synapse costs while a network is built, compiled
+# and run (edge arrays, their checks and copies, weights, per-edge temporaries).
+BYTES_PER_SYNAPSE = 100
+
+
+def available_bytes() -> int:
+    """Memory the system can give without swapping (`MemAvailable`), bytes."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 2**62  # unknown: no limit
+
+
+def too_big(synapses: int) -> str:
+    """Why a network of `synapses` is not built on this machine now (it could
+    take more than 70 % of the available memory, on a machine that may be
+    shared), or "" when it fits."""
+    need, free = synapses * BYTES_PER_SYNAPSE, available_bytes()
+    if need <= 0.7 * free:
+        return ""
+    return (
+        f"skipped: {synapses:.3g} synapses may need ~{need / 2**30:.1f} GiB, "
+        f"{free / 2**30:.1f} GiB available"
+    )
+
+
 def rss_bytes() -> int:
     """This process's resident set size now, bytes (Linux; else the peak)."""
     try:

@@ -19,6 +19,7 @@ their ratio is given.
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 
@@ -31,7 +32,7 @@ from ..mechanisms.channels import Fire, Leak, tau_to_gleak
 from ..mechanisms.synapses import SpikeSynapse
 from ..network import Network
 from ..values import normal
-from ._common import fit_exponent, missing_row, row, time_call
+from ._common import fit_exponent, missing_row, row, time_call, too_big
 
 LENGTH_UNIT_AREA = 1.0 / (2 * math.pi * 1e-5)  # µm: area 1e5 µm² at r = 1 µm
 DT = 1.0  # ms
@@ -78,6 +79,9 @@ def series(
     """`(synapse counts, seconds per step, why it stopped early or "")`."""
     syn, secs = [], []
     for n in sizes:
+        why = too_big(synapses(n))
+        if why:
+            return syn, secs, f"N = {n} {why}"
         t0 = time.perf_counter()
         try:
             conn, fan_in = make_conn(n)
@@ -87,6 +91,10 @@ def series(
             secs.append(per_step(sim, n, steps, repeats))
         except MemoryError as err:
             return syn, secs, f"N = {n}: MemoryError ({err})"[:160]
+        finally:  # free this size's arrays and executables before the next
+            conn = sim = None
+            gc.collect()
+            jax.clear_caches()
         syn.append(synapses(n))
         if time.perf_counter() - t0 > budget and n != sizes[-1]:
             return syn, secs, f"stopped after N = {n}: it took over {budget:g} s"
