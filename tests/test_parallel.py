@@ -70,6 +70,7 @@ print(json.dumps({
     "param_change": float(np.max(np.abs(flat(two.params) - flat(params)))),
     "devices": sorted(devices), "error": error, "step_diff": step_diff,
     "step_devices": len(xb.sharding.device_set),
+    "fit_split": dp.shard_batch(x[:16])[0].addressable_shards[0].data.shape[0],
 }))
 """
 
@@ -94,6 +95,7 @@ def test_fit_on_two_devices_equals_one_device():
     assert "batch_size: 15" in got["error"] and "2 visible devices" in got["error"]
     # The pure step on a batch built as a multi-host script builds it.
     assert got["step_devices"] == 2 and got["step_diff"] < 1e-5
+    assert got["fit_split"] == 8  # fit's batches: 8 of 16 samples per device
 
 
 def test_one_device_needs_no_sharding():
