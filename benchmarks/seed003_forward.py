@@ -22,7 +22,7 @@ import jax
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    import _seed003 as S
+    from neurosim.bench import seed003 as S
 
     S.add_common_args(parser)
     args = parser.parse_args(argv)

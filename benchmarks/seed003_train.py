@@ -26,7 +26,7 @@ import jax
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    import _seed003 as S
+    from neurosim.bench import seed003 as S
 
     S.add_common_args(parser)
     args = parser.parse_args(argv)
@@ -38,18 +38,8 @@ def main(argv: list[str] | None = None) -> None:
     currents, labels = S.make_data(args.batch)
     sim, params = S.build_neurosim()
     gs = S.neurosim_gs(params)
-    ns_forward = S.neurosim_forward(sim, params)
-
-    def ns_loss(gs, currents, labels):
-        return S.max_voltage_loss(ns_forward(gs, currents), labels, time_axis=1)
-
     _, jx_sim = S.build_jaxley()
-
-    def jx_loss(jparams, currents, labels):
-        return S.max_voltage_loss(jx_sim(jparams, currents), labels, time_axis=2)
-
-    ns_epoch = jax.jit(jax.value_and_grad(ns_loss))
-    jx_epoch = jax.jit(jax.value_and_grad(jx_loss))
+    ns_epoch, jx_epoch = S.training_epochs(sim, params, jx_sim)
     jx_params = S.jaxley_params(gs)
     jx_currents = S.jaxley_currents(currents)
 

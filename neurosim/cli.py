@@ -4,6 +4,8 @@
     neurosim train TASK [--quick] [--out DIR] [--resume]  fit a network to a task
         [--data DIR] [--epochs N] [--lr X] [--hidden N ...] [--set KEY=VALUE]
     neurosim tasks [--all]                      list the tasks and their defaults
+    neurosim bench [--quick] [--only SUITE[,SUITE]] [--json PATH]
+                                                speed, scale and memory, side by side
 
 `train` and `demo` check `--out` before any work (a file, a folder that
 cannot be created or written: refused), lock it against a second run
@@ -231,6 +233,25 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.add_argument(
         "--all", action="store_true", help="also print every default setting"
     )
+
+    bench = sub.add_parser(
+        "bench", help="speed, scale and memory vs jaxley and spyx, in one table"
+    )
+    bench.add_argument(
+        "--quick", action="store_true", help="a smoke run: small shapes, few repeats"
+    )
+    bench.add_argument(
+        "--only",
+        default=None,
+        metavar="SUITE[,SUITE]",
+        help="run only these suites (seed003, shd, scaling, build, memory, ...)",
+    )
+    bench.add_argument(
+        "--json",
+        default="neurosim-bench.json",
+        metavar="PATH",
+        help="write the results there, atomically (default ./neurosim-bench.json)",
+    )
     return parser
 
 
@@ -316,11 +337,37 @@ def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from . import bench
+
+    try:
+        names = bench.check_only(args.only)
+    except ValueError as err:
+        return _fail("bench", f"--{err}")
+    path = Path(args.json)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir() or not folder.is_dir() or not os.access(folder, os.W_OK):
+        return _fail(
+            "bench", f"--json {path}: not a writable file path (its folder must exist)."
+        )
+    result = bench.run(
+        quick=args.quick,
+        only=names,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    print(bench.format_table(result))
+    bench.write_json(path, result)
+    print(f"wrote {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "demo":
         return _demo(args)
+    if args.command == "bench":
+        return _bench(args)
     if args.command == "tasks":
         from .tasks import TASKS
 

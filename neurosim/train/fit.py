@@ -42,6 +42,7 @@ from . import _inputs as checks
 from .evaluate import DEFAULT_OBJECTIVE as DEFAULT_OBJECTIVE
 from .evaluate import evaluate, evaluate_batched
 from .objective import Objective
+from .parallel import fit_devices
 from .resume import CHECKPOINT_NAME, HISTORY, expected_meta, resume_from, saved_state
 from .resume import LEGACY_CHECKPOINT_NAME as LEGACY_CHECKPOINT_NAME
 from .step import StepResult, cached_train_step, flat_view, leaf_names, shaped_view
@@ -150,7 +151,10 @@ def fit(
         epochs: passes over the training data.
         batch_size: samples per mini-batch; mini-batches are reshuffled every
             epoch from `seed`, and a last partial batch is dropped (one
-            compiled shape).
+            compiled shape). With more than one visible device each batch
+            is split over all of them (`neurosim.train.parallel`: data
+            parallel, parameters replicated), so it must be a multiple of
+            the device count (else a ValueError).
         seed: a non-negative integer for the shuffles and the split.
         validation: `(x_val, y_val)`, evaluated after every epoch.
         validation_split: instead of `validation`, the fraction of `(x, y)`
@@ -227,6 +231,7 @@ def fit(
         validation = (x[order[-n_val:]], y[order[-n_val:]])
         x, y = x[order[:-n_val]], y[order[:-n_val]]
     batch_size = min(batch_size, len(x))
+    parallel = fit_devices(batch_size)
     n_batches = len(x) // batch_size
     if max_batches is not None:
         n_batches = min(n_batches, max_batches)
@@ -264,6 +269,8 @@ def fit(
         if saved is not None:
             theta, opt_state, history, best, start_epoch = saved
 
+    if parallel is not None:  # a copy on every device; batches are split below
+        theta, opt_state, frozen = parallel.replicate((theta, opt_state, frozen))
     train_step = cached_train_step(sim, optimizer, objective, input, t_max, regularizer)
     always = jnp.asarray(True)
     bar = tqdm(
@@ -284,6 +291,8 @@ def fit(
             else:
                 idx = jnp.asarray(order[b * batch_size : (b + 1) * batch_size])
                 xb, yb = x_dev[idx], y_dev[idx]
+            if parallel is not None:
+                xb, yb = parallel.shard_batch(xb, yb)
             step = train_step(theta, opt_state, frozen, xb, yb, apply)
             theta, opt_state = step.theta, step.opt_state
             if on_nonfinite == "raise":  # after a bad step, nothing more is applied

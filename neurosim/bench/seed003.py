@@ -1,4 +1,4 @@
-"""Shared builders for the seed-003 benchmarks (``seed003_forward.py``, ``seed003_train.py``).
+"""seed 003 vs jaxley 0.14: the forward pass and the training epoch, side by side.
 
 The circuit is the seed-003 classification SNN: 100 input -> 4 hidden -> 2 output
 point compartments (Leak; Fire on input and hidden), all-to-all SpikeSynapse
@@ -17,25 +17,25 @@ It is built twice from the same numbers:
 Random draws follow the seed: ``key(1701)``, split once for the gS of each
 projection (in ``init_params``), then for the input mask, then for the labels.
 
+``rows(quick)`` gives the bench's two rows (forward and training-epoch ratios);
+``benchmarks/seed003_forward.py`` and ``seed003_train.py`` print the details.
 Call ``jax.config.update("jax_enable_x64", ...)`` before anything here.
 """
 
 from __future__ import annotations
 
-import resource
-import statistics
-import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-import neurosim as ns
-from neurosim.examples import seed003_network
+from ..engine import Simulator, compile
+from ..examples import seed003_network
+from ._common import interleaved, row
+from ._common import time_call as time_call
 
 SEED = 1701
 N_IN, N_HID, N_OUT = 100, 4, 2
@@ -74,10 +74,10 @@ def make_data(batch: int) -> tuple[jax.Array, jax.Array]:
 
 
 # --------------------------------------------------------------------------- neurosim
-def build_neurosim() -> tuple[ns.Simulator, dict]:
+def build_neurosim() -> tuple[Simulator, dict]:
     """The seed circuit in neurosim (``neurosim.examples.seed003_network``) and
     its parameters from ``key(1701)``."""
-    sim = ns.compile(seed003_network(N_IN, N_HID, N_OUT), dt=DT)
+    sim = compile(seed003_network(N_IN, N_HID, N_OUT), dt=DT)
     return sim, sim.init_params(jax.random.key(SEED))
 
 
@@ -89,7 +89,7 @@ def neurosim_gs(params: dict) -> dict:
 PROJ = ("inp->hid", "hid->out")
 
 
-def neurosim_forward(sim: ns.Simulator, params: dict) -> Callable:
+def neurosim_forward(sim: Simulator, params: dict) -> Callable:
     """``gs, currents (batch, T, N_IN) -> out.v (batch, T + 2, N_OUT)``, jitted."""
 
     def forward(gs, currents):
@@ -217,7 +217,7 @@ def jaxley_currents(currents: jax.Array) -> jax.Array:
     return jnp.swapaxes(currents, 1, 2)
 
 
-def standin_blind_spikes(sim: ns.Simulator, params: dict, currents) -> tuple[int, int]:
+def standin_blind_spikes(sim: Simulator, params: dict, currents) -> tuple[int, int]:
     """``(spikes, blind)``: presynaptic spikes in neurosim's run, and how many of them
     ``SpikeDetectSynapse`` cannot see (on the step after another spike, or reached
     from a voltage exactly at ``vreset``)."""
@@ -242,39 +242,6 @@ def max_voltage_loss(v_out: jax.Array, labels: jax.Array, time_axis: int) -> jax
     logits = jnp.max(v_out, axis=time_axis)
     logp = jax.nn.log_softmax(logits, axis=-1)
     return -jnp.mean(jnp.take_along_axis(logp, labels[:, None], axis=1))
-
-
-def _cpu_seconds() -> float:
-    """User + system CPU time of this process (all threads)."""
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-@dataclass
-class Timing:
-    first: float  # s, the first call (trace + compile + run)
-    wall: float  # s, median wall time of the warm calls
-    cpu: float  # s, median process CPU time of the warm calls
-    out: Any  # the result of the last call
-
-
-def time_call(fn: Callable, *args, repeats: int) -> Timing:
-    """Time ``fn(*args)``: first call, then one warm-up, then ``repeats`` calls.
-
-    Every call is blocked on (``jax.block_until_ready``). The CPU time is reported
-    beside the wall time because it moves less when other processes share the cores.
-    """
-    t0 = time.perf_counter()
-    out = jax.block_until_ready(fn(*args))
-    first = time.perf_counter() - t0
-    jax.block_until_ready(fn(*args))
-    walls, cpus = [], []
-    for _ in range(repeats):
-        c0, t0 = _cpu_seconds(), time.perf_counter()
-        out = jax.block_until_ready(fn(*args))
-        walls.append(time.perf_counter() - t0)
-        cpus.append(_cpu_seconds() - c0)
-    return Timing(first, statistics.median(walls), statistics.median(cpus), out)
 
 
 def add_common_args(parser) -> None:
@@ -303,3 +270,70 @@ def machine_line() -> str:
         f"machine: {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cpus, jax {jax.__version__} on {jax.devices()[0].platform}"
     )
+
+
+# --------------------------------------------------------------------------- the bench
+def training_epochs(
+    sim: Simulator, params: dict, jx_sim: Callable
+) -> tuple[Callable, Callable]:
+    """The jitted training epochs `(neurosim, jaxley)`: `value_and_grad` of the
+    seed's max-voltage loss w.r.t. the gS of both projections (`jx_sim` from
+    `build_jaxley`)."""
+    ns_forward = neurosim_forward(sim, params)
+
+    def ns_loss(gs, currents, labels):
+        return max_voltage_loss(ns_forward(gs, currents), labels, time_axis=1)
+
+    def jx_loss(jparams, currents, labels):
+        return max_voltage_loss(jx_sim(jparams, currents), labels, time_axis=2)
+
+    return jax.jit(jax.value_and_grad(ns_loss)), jax.jit(jax.value_and_grad(jx_loss))
+
+
+def rows(quick: bool) -> list[dict]:
+    """Forward and training-epoch speed-ups over jaxley 0.14 on the seed-003
+    circuit (batch 256; `quick`: batch 8), interleaved, after 4 warm-up calls."""
+    batch, repeats, warmup = (8, 2, 1) if quick else (256, 10, 4)
+    currents, labels = make_data(batch)
+    sim, params = build_neurosim()
+    gs = neurosim_gs(params)
+    jx_params, jx_currents = jaxley_params(gs), jaxley_currents(currents)
+    _, jx_sim = build_jaxley()
+    fwd = interleaved(
+        {
+            "neurosim": (jax.jit(neurosim_forward(sim, params)), (gs, currents)),
+            "jaxley": (jax.jit(jx_sim), (jx_params, jx_currents)),
+        },
+        repeats=repeats,
+        warmup=warmup,
+    )
+    dv = float(
+        jnp.max(jnp.abs(fwd["neurosim"].out - jnp.swapaxes(fwd["jaxley"].out, 1, 2)))
+    )
+    ns_epoch, jx_epoch = training_epochs(sim, params, jx_sim)
+    train = interleaved(
+        {
+            "neurosim": (ns_epoch, (gs, currents, labels)),
+            "jaxley": (jx_epoch, (jx_params, jx_currents, labels)),
+        },
+        repeats=repeats,
+        warmup=warmup,
+    )
+    shape = f"100-4-2 LIF, 201 steps, batch {batch}, {dtype_name()}"
+    out = []
+    for what, t, goal, extra in (
+        ("forward", fwd, ">= 50x", f"; max |dv| {dv:.2g} mV vs jaxley"),
+        ("training epoch", train, ">= 100x", "; value_and_grad w.r.t. 408 gS"),
+    ):
+        ns_t, jx_t = t["neurosim"], t["jaxley"]
+        out.append(
+            row(
+                f"seed003 {what} vs jaxley 0.14",
+                jx_t.wall / ns_t.wall,
+                "x",
+                goal,
+                f"{shape}: neurosim {1e3 * ns_t.wall:.2f} ms, jaxley "
+                f"{1e3 * jx_t.wall:.1f} ms (median of {repeats}){extra}",
+            )
+        )
+    return out
