@@ -10,6 +10,7 @@ from .fit import fit as fit
 from .fit import make_train_step as make_train_step
 from .objective import LOSSES as LOSSES
 from .objective import Objective as Objective
+from .rules import eligibility_feedback as eligibility_feedback
 from .rules import eprop as eprop
-from .rules import fit_online as fit_online
+from .rules import last_window_feedback as last_window_feedback
 from .rules import random_feedback as random_feedback
