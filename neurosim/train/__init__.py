@@ -14,3 +14,4 @@ from .rules import eligibility_feedback as eligibility_feedback
 from .rules import eprop as eprop
 from .rules import last_window_feedback as last_window_feedback
 from .rules import random_feedback as random_feedback
+from .step import step_memory as step_memory

@@ -21,9 +21,9 @@ from ..engine import Simulator
 from ..mechanisms.jaxley import standard_promotion
 from . import _inputs as checks
 from .objective import Objective
-from .trainable import set_trainable
+from .trainable import get_trainable, set_trainable
 
-__all__ = ["StepResult", "flat_view", "make_train_step", "shaped_view"]
+__all__ = ["StepResult", "flat_view", "make_train_step", "shaped_view", "step_memory"]
 
 
 class StepResult(NamedTuple):
@@ -201,3 +201,27 @@ def leaf_names(leaves: dict) -> list[str]:
                 keys = "/".join(str(getattr(k, "key", k)) for k in path)
                 names.append(f"{part}/{keys}")
     return names
+
+
+def step_memory(
+    sim: Simulator,
+    params: dict,
+    x: Any,
+    y: Any,
+    *,
+    optimizer: optax.GradientTransformation,
+    objective: Objective,
+    input: str = "in",
+    rule: Any = None,
+) -> int:
+    """The temporary memory (bytes) of `fit`'s compiled training step on a batch
+    `(x, y)`: `compiled.memory_analysis().temp_size_in_bytes`, which counts
+    neither the arguments (the inputs, the parameters) nor the outputs. With an
+    online `rule` it does not grow with the number of steps; under BPTT it does.
+    Compiles the step for this batch's shape; runs nothing."""
+    step = make_train_step(sim, optimizer, objective, input=input, rule=rule)
+    theta = flat_view(get_trainable(sim, params))
+    with standard_promotion():
+        opt_state = optimizer.init(theta)
+    args = (theta, opt_state, params, jnp.asarray(x), jnp.asarray(y), True)
+    return int(step.lower(*args).compile().memory_analysis().temp_size_in_bytes)
