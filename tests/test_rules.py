@@ -348,3 +348,37 @@ def test_fit_checks_the_rule():
         )
     with pytest.raises(TypeError, match="rule"):
         ns.fit(sim, params, x, y, rule="eprop", progress=False)
+
+
+def test_cli_refuses_a_bad_rule(tmp_path, capsys):
+    from neurosim.cli import main
+
+    for argv in (
+        ["train", "mnist", "--rule", "backprop"],
+        ["train", "yinyang", "--rule", "eprop"],
+        ["train", "mnist", "--rule", "eprop", "--set", "readout=spiking"],
+    ):
+        assert main([*argv, "--out", str(tmp_path / "run")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "rule" in err, err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("rule", ["random-feedback", "last-window", "eprop"])
+def test_quick_mnist_with_a_rule(rule, tmp_path):
+    """`neurosim train mnist --rule RULE --quick` on a small hidden layer."""
+    from neurosim.tasks import run_task
+
+    metrics = run_task(
+        "mnist",
+        out=tmp_path,
+        quick=True,
+        overrides={"rule": rule, "hidden": [16]},
+        progress=False,
+    )
+    assert metrics["rule"] == rule and metrics["config"]["recurrent"] is False
+    assert metrics["config"]["tau_mem"] == 20.0 and metrics["config"]["tau_syn"] == 5.0
+    readout = "leaky" if rule == "eprop" else "spiking"
+    assert metrics["network"].endswith(f"{readout} readout")
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0
+    assert (tmp_path / "metrics.json").is_file() and (tmp_path / "params.npz").is_file()

@@ -24,6 +24,7 @@ FIGURES = {
         "04_tau_per_layer",
         "04_sample",
     ],
+    "05_online_learning.py": ["05_online_learning"],
     "06_recurrent_shd.py": ["06_training", "06_rasters", "06_confusion"],
 }
 
