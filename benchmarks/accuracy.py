@@ -34,7 +34,12 @@ RULES = ["random-feedback", "last-window", "bptt", "eprop", "bptt-leaky"]
 def _rule_overrides(rule: str) -> dict:
     """`run_task` overrides for a `--rules` entry."""
     if rule == "bptt-leaky":
-        return {"rule": "bptt", "readout": "leaky", "loss": "sum_voltage"}
+        return {
+            "rule": "bptt",
+            "readout": "leaky",
+            "loss": "sum_voltage",
+            "augment": None,
+        }
     return {"rule": rule}
 
 
@@ -77,6 +82,7 @@ def _row(metrics: dict) -> str:
         notes.append(
             f"rule {rule}; {metrics['config']['n_steps']} steps, hidden "
             f"{metrics['config']['hidden']}, lr {metrics['config']['lr']:g}, "
+            f"{'shifted copies, ' if metrics['config']['augment'] else ''}"
             f"train {100 * metrics['train_accuracy']:.2f} %"
         )
     cells = [
