@@ -5,7 +5,8 @@ For seed 001's feed-forward MNIST network (784-H-10 current-based LIF, tau_mem
 (`neurosim.train.make_train_step`: one run, the update, the optimiser) with
 
 - the eligibility-trace random-feedback rule (`random-feedback`, spiking
-  readout) and BPTT of the spike-count loss on the same network;
+  readout), the last-window rule (`last-window`) and BPTT of the spike-count
+  loss on the same network;
 - e-prop (`eprop`, leaky readout) and BPTT of the summed-voltage loss on
   the same network with the leaky readout;
 
@@ -36,8 +37,8 @@ import numpy as np
 import optax
 
 import neurosim as ns
-from neurosim.train import make_train_step, step_memory
-from neurosim.train.rules import eligibility_feedback, eprop
+from neurosim.train import Objective, make_train_step, step_memory
+from neurosim.train.rules import eligibility_feedback, eprop, last_window_feedback
 from neurosim.train.step import flat_view
 
 
@@ -55,18 +56,17 @@ def _network(hidden: int, readout: str):
 
 
 def _steps(hidden: int):
-    """`{name: (sim, rule or None, objective)}`: each rule, and BPTT on the
-    same network."""
+    """`{name: (sim, rule or None for BPTT, objective)}`."""
     spiking, leaky = _network(hidden, "spiking"), _network(hidden, "leaky")
-    rules = {
-        "random-feedback": eligibility_feedback(spiking, jax.random.key(1)),
-        "eprop": eprop(leaky),
+    count, summed = Objective("spike_count"), Objective("sum_voltage")
+    key = jax.random.key(1)
+    return {
+        "random-feedback": (spiking, eligibility_feedback(spiking, key), count),
+        "last-window": (spiking, last_window_feedback(spiking, key), count),
+        "bptt (spiking readout)": (spiking, None, count),
+        "eprop": (leaky, eprop(leaky), summed),
+        "bptt (leaky readout)": (leaky, None, summed),
     }
-    out = {}
-    for name, rule in rules.items():
-        out[name] = (rule.sim, rule, rule.objective)
-        out[f"bptt ({name}'s network)"] = (rule.sim, None, rule.objective)
-    return out
 
 
 def _batch(batch: int, steps: int):
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|")
     for n in names:
         med = statistics.median(times[n])
-        base = n if n.startswith("bptt") else f"bptt ({n}'s network)"
+        base = "bptt (leaky readout)" if n == "eprop" else "bptt (spiking readout)"
         ratio = med / statistics.median(times[base])
         print(f"| {n} | {med:.3f} | {ratio:.2f} |")
     return 0
