@@ -12,6 +12,9 @@ seed's) or a leaky readout decoded by its summed voltage (`"leaky"`, e-prop's).
 | `last-window` | seed 001's last-window rule (`last_window_feedback`) | spiking |
 | `eprop` | e-prop, symmetric feedback (`eprop`) | leaky |
 | `bptt` | backpropagation through time of the objective's loss | either |
+
+The history's validation curves are the test split, scored after every epoch
+(for the curves only: nothing is selected by them).
 """
 
 from __future__ import annotations
