@@ -348,6 +348,16 @@ def test_fit_checks_the_rule():
         )
     with pytest.raises(TypeError, match="rule"):
         ns.fit(sim, params, x, y, rule="eprop", progress=False)
+    with pytest.raises(ValueError, match="regularizer"):
+        ns.fit(
+            other,
+            other.init_params(jax.random.key(0)),
+            x,
+            y,
+            rule=eprop(other),
+            regularizer=lambda p, rec: 0.0,
+            progress=False,
+        )
 
 
 def test_cli_refuses_a_bad_rule(tmp_path, capsys):

@@ -249,6 +249,11 @@ def fit(
         if not isinstance(rule, OnlineRule):
             raise TypeError(f"rule: expected an online rule or None, got {rule!r}.")
         rule.check_trainable(sim, theta)
+        if regularizer is not None:
+            raise ValueError(
+                "regularizer: an online rule's update has no regulariser term; "
+                "pass regularizer=None with rule=."
+            )
     frozen = params
     with standard_promotion():
         opt_state = optimizer.init(theta)
