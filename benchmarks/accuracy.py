@@ -39,6 +39,7 @@ def _rule_overrides(rule: str) -> dict:
             "readout": "leaky",
             "loss": "sum_voltage",
             "augment": None,
+            "epochs": 2,  # e-prop's budget
         }
     return {"rule": rule}
 

@@ -91,9 +91,10 @@ def rule_defaults(base: OnlineConfig, rule: str) -> OnlineConfig:
     feed-forward, tau_mem 20 ms, tau_syn 5 ms, threshold 1 mV, dt 1 ms, 20
     rate-coded steps, weights only, Adam with a cosine decay, batch 64, 3
     epochs over the training digits and their 1-pixel shifted copies (e-prop,
-    whose traces cost the most per step: 2 over the digits alone). The rules
-    use seed 001's surrogate slope 0.03 and learning rate 5e-3; BPTT, which
-    does not learn with that flat surrogate, slope 1 and 2e-3."""
+    whose traces cost the most per step: 2 over the digits alone). Seed 001's
+    rules use its surrogate slope 0.03 and learning rate 5e-3; BPTT and e-prop
+    (its gradient for one layer), which do not learn with that flat
+    surrogate, slope 1 and 2e-3."""
     return dataclasses.replace(
         base,
         rule=rule,
@@ -112,8 +113,8 @@ def rule_defaults(base: OnlineConfig, rule: str) -> OnlineConfig:
         augment=None if rule == "eprop" else "shift",
         loss="spike_count" if rule != "eprop" else "sum_voltage",
         optimizer="adam",
-        lr=2e-3 if rule == "bptt" else 5e-3,
-        slope=1.0 if rule == "bptt" else 0.03,
+        lr=2e-3 if rule in ("bptt", "eprop") else 5e-3,
+        slope=1.0 if rule in ("bptt", "eprop") else 0.03,
         schedule="cosine",
         epochs=2 if rule == "eprop" else 3,
         batch_size=64,
