@@ -133,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     for n in names:
         med = statistics.median(times[n])
         base = "bptt (leaky readout)" if n == "eprop" else "bptt (spiking readout)"
+        base = n if n.startswith("bptt") else base
         ratio = med / statistics.median(times[base])
         print(f"| {n} | {med:.3f} | {ratio:.2f} |")
     return 0
