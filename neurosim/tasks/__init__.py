@@ -16,6 +16,7 @@ scored on `QUICK_SAMPLES` test samples.
 | `yinyang.py`, `digits.py`, `mnist.py` | static data, rate-coded |
 | `shd.py` | the Spiking Heidelberg Digits (seed 004) |
 | `snn.py` | the LIF-stack network, optimiser and training they share |
+| `online.py` | `rule=`: seed 001's network trained by an online rule or BPTT (mnist) |
 | `config.py` | the typed settings and quick mode |
 
 Examples:
