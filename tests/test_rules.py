@@ -175,7 +175,7 @@ def test_online_training_learns(make, expected):
     assert after == pytest.approx(expected, abs=1e-9)
     assert after > 0.8
     assert result.history["loss"][-1] < 0.8 * result.history["loss"][0]
-    assert result.history["accuracy"][-1] > 0.8
+    assert result.history["accuracy"][-1] > 0.75
 
 
 def test_recurrent_eprop_points_along_bptt():
