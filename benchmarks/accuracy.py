@@ -10,6 +10,10 @@ that table comes from this script.
     python benchmarks/accuracy.py --data ~/shd         # shd too (its .h5 files)
     python benchmarks/accuracy.py --tasks yinyang digits  # other rows kept
     python benchmarks/accuracy.py --quick              # smoke run (not the table)
+    python benchmarks/accuracy.py --tasks mnist --rules random-feedback last-window
+        # seed 001's network on mnist trained by each rule (`--rule`), rows beside
+        # the task's own; `bptt` (and `bptt-leaky`: e-prop's leaky readout) is
+        # BPTT on the same network
 """
 
 from __future__ import annotations
@@ -24,9 +28,25 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # ann.py beside this script
 
 
+RULES = ["random-feedback", "last-window", "bptt", "eprop", "bptt-leaky"]
+
+
+def _rule_overrides(rule: str) -> dict:
+    """`run_task` overrides for a `--rules` entry."""
+    if rule == "bptt-leaky":
+        return {
+            "rule": "bptt",
+            "readout": "leaky",
+            "loss": "sum_voltage",
+            "augment": None,
+            "epochs": 2,  # e-prop's budget
+        }
+    return {"rule": rule}
+
+
 def _network(metrics: dict) -> str:
     cfg = metrics["config"]
-    if metrics["task"] == "toy":
+    if metrics["task"] == "toy" or cfg.get("rule"):
         return metrics["network"]
     trained = ["τ"] * cfg.get("train_tau", True) + [
         name
@@ -63,8 +83,16 @@ def _row(metrics: dict) -> str:
     if metrics.get("tau_mean_ms"):
         taus = ", ".join(f"{k} {v:.0f}" for k, v in metrics["tau_mean_ms"].items())
         notes.append(f"mean τ (ms): {taus}")
+    rule = metrics["config"].get("rule")
+    if rule:
+        notes.append(
+            f"rule {rule}; {metrics['config']['n_steps']} steps, hidden "
+            f"{metrics['config']['hidden']}, lr {metrics['config']['lr']:g}, "
+            f"{'shifted copies, ' if metrics['config']['augment'] else ''}"
+            f"train {100 * metrics['train_accuracy']:.2f} %"
+        )
     cells = [
-        metrics["task"],
+        metrics.get("row", metrics["task"]),
         _network(metrics),
         str(metrics["epochs"]),
         acc,
@@ -101,6 +129,13 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="smoke run: a few batches per task"
     )
     parser.add_argument(
+        "--rules",
+        nargs="+",
+        choices=RULES,
+        default=[],
+        help="also train seed 001's network on mnist with these rules",
+    )
+    parser.add_argument(
         "--out", default="runs/accuracy", help="run outputs (default runs/accuracy)"
     )
     parser.add_argument(
@@ -108,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    names = args.tasks or [n for n in TASKS if n != "shd" or args.data]
+    names = args.tasks or [
+        n for n in TASKS if (n != "shd" or args.data) and not args.rules
+    ]
     if "shd" in names and not args.data:
         parser.error("shd needs --data DIR with shd_train.h5 and shd_test.h5")
     rows = []
@@ -126,6 +163,18 @@ def main(argv: list[str] | None = None) -> int:
             metrics.update(mnist_baseline(cfg, task.load(cfg, None), quick=args.quick))
         rows.append(_row(metrics))
         print(rows[-1], file=sys.stderr, flush=True)
+    for rule in args.rules:
+        row = f"mnist --rule {rule}"
+        metrics = run_task(
+            "mnist",
+            out=Path(args.out) / f"mnist-{rule}",
+            quick=args.quick,
+            overrides=_rule_overrides(rule),
+            progress=False,
+        )
+        rows.append(_row({**metrics, "row": row}))
+        names.append(row)
+        print(rows[-1], file=sys.stderr, flush=True)
     import jax
 
     header = [
@@ -138,10 +187,9 @@ def main(argv: list[str] | None = None) -> int:
         "| task | network | epochs | test accuracy | wall time | notes |",
         "|---|---|---|---|---|---|",
     ]
-    if args.tasks and not args.quick:  # keep the other tasks' rows
-        rows = _merge(
-            Path(args.results), dict(zip(names, rows, strict=True)), list(TASKS)
-        )
+    if (args.tasks or args.rules) and not args.quick:  # keep the other rows
+        order = list(TASKS) + [f"mnist --rule {r}" for r in RULES]
+        rows = _merge(Path(args.results), dict(zip(names, rows, strict=True)), order)
     table = "\n".join(header + rows) + "\n"
     print(table)
     Path(args.results).write_text(table)

@@ -3,6 +3,7 @@
     neurosim demo [--out DIR] [--epochs N] [--resume]   the seed-003 experiment
     neurosim train TASK [--quick] [--out DIR] [--resume]  fit a network to a task
         [--data DIR] [--epochs N] [--lr X] [--hidden N ...] [--set KEY=VALUE]
+        [--rule RULE]
     neurosim tasks [--all]                      list the tasks and their defaults
     neurosim bench [--quick] [--only SUITE[,SUITE]] [--json PATH]
                                                 speed, scale and memory, side by side
@@ -217,6 +218,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--seed", type=_integer, default=None)
     train.add_argument(
+        "--rule",
+        default=None,
+        help="train seed 001's feed-forward network with a learning rule: "
+        "random-feedback, last-window, eprop or bptt (mnist)",
+    )
+    train.add_argument(
         "--set",
         type=_setting,
         action="append",
@@ -299,6 +306,7 @@ def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         "lr": args.lr,
         "hidden": args.hidden,
         "seed": args.seed,
+        "rule": args.rule,
     }
     overrides = {k: v for k, v in overrides.items() if v is not None}
     overrides.update(args.set)

@@ -24,6 +24,7 @@ FIGURES = {
         "04_tau_per_layer",
         "04_sample",
     ],
+    "05_online_learning.py": ["05_online_learning"],
     "06_recurrent_shd.py": ["06_training", "06_rasters", "06_confusion"],
     "07_dendrites.py": ["07_morphology", "07_traces", "07_fit", "07_fitted_traces"],
     "08_interop.py": ["08_from_jaxley", "08_nir_round_trip"],

@@ -442,7 +442,8 @@ class Simulator:
             t_max: duration in ms (`n_steps(t_max)` steps); default: one step
                 per input sample, or per sample of the longest stimulus when
                 there are no inputs.
-            record: `["target.state", ...]`; default: the network's recordings.
+            record: `["target.state", ...]`; default: the network's recordings
+                (`[]` with a `hook`: nothing but its carry).
             state: initial state (default `init_state(params)`, the steady
                 state), unbatched or with the inputs' batch axis.
             hook: a `StepHook` whose carry rides along the scan; its final
@@ -459,7 +460,7 @@ class Simulator:
                 f"pass record=[{record!r}]."
             )
         specs = tuple(record if record is not None else self.net.recordings)
-        if not specs:
+        if not specs and hook is None:  # with a hook, its carry is the result
             raise ValueError(
                 "record: nothing to record; call net.record(target, state) or pass "
                 "record=['pop.v']."

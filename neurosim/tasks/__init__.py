@@ -17,6 +17,7 @@ scored on `QUICK_SAMPLES` test samples.
 | `shd.py` | the Spiking Heidelberg Digits (seed 004) |
 | `delay_lag.py` | delay-lag, generated (learnable delays), and its no-delay control |
 | `snn.py` | the LIF-stack network, optimiser and training they share |
+| `online.py` | `rule=`: seed 001's network trained by an online rule or BPTT (mnist) |
 | `config.py` | the typed settings and quick mode |
 
 Examples:

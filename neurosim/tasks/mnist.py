@@ -1,4 +1,6 @@
-"""MNIST: the bundled 10k subset (or the full IDX files), a recurrent 784-100-10 stack.
+"""MNIST: the bundled 10k subset (or the full IDX files), a recurrent 784-100-10
+stack trained by BPTT; with `rule` set, seed 001's feed-forward network trained
+by an online rule or BPTT (`neurosim.tasks.online`).
 
 The ANN baseline on the same split is `benchmarks/ann.py`.
 """
@@ -6,15 +8,16 @@ The ANN baseline on the same split is `benchmarks/ann.py`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from .. import datasets
-from .config import StaticConfig
-from .snn import TaskData, TaskDataError, static_data
+from .online import OnlineConfig, rule_defaults, train_online
+from .snn import TaskData, TaskDataError, static_data, train_snn
 
 TITLE = "MNIST 10k subset (8000 / 2000; seed 002), rate-coded pixels"
 
 # Rate code, dt 1 ms, tau 10 ms: StaticConfig's own defaults.
-DEFAULTS = StaticConfig(
+DEFAULTS = OnlineConfig(
     hidden=(100,),
     recurrent=True,
     train_vth=True,
@@ -29,7 +32,19 @@ DEFAULTS = StaticConfig(
 )
 
 
-def load(cfg: StaticConfig, data_dir: str | None) -> TaskData:
+# `--rule RULE`: seed 001's network and training on the same data.
+RULE_DEFAULTS = rule_defaults
+
+
+def train(
+    cfg: OnlineConfig, data: TaskData, progress: bool, checkpoint_dir: Any = None
+) -> dict:
+    """BPTT of the recurrent stack, or with `cfg.rule` seed 001's network."""
+    run = train_snn if cfg.rule is None else train_online
+    return run(cfg, data, progress, checkpoint_dir=checkpoint_dir)
+
+
+def load(cfg: OnlineConfig, data_dir: str | None) -> TaskData:
     """The bundled `mnist10k.npz`, or from `data_dir` the npz or MNIST's
     four IDX files (a folder without the npz is read as IDX).
 

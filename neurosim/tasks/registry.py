@@ -26,6 +26,9 @@ class Task:
             with `params`, `history` and the metrics; with
             `checkpoint_dir` it checkpoints every epoch there and continues
             a checkpoint it finds (`neurosim.fit`).
+        rule_defaults: `(defaults, rule) -> config`, the defaults when the
+            overrides name a learning `rule` (`neurosim.tasks.online`), or
+            `None` when the task has no such setting.
     """
 
     name: str
@@ -33,6 +36,7 @@ class Task:
     defaults: TaskConfig
     load: Callable[[Any, str | None], TaskData]
     train: Callable[..., dict] = train_snn
+    rule_defaults: Callable[[Any, str], TaskConfig] | None = None
 
     def configure(self, overrides: Mapping[str, Any] | None = None) -> TaskConfig:
         """The defaults with `overrides` checked and applied.
@@ -41,7 +45,11 @@ class Task:
             ValueError: an unknown setting, or a value it does not take.
             TypeError: a value of a type the setting does not take.
         """
-        return apply_overrides(self.name, self.defaults, overrides)
+        defaults = self.defaults
+        rule = (overrides or {}).get("rule")
+        if rule is not None and self.rule_defaults is not None:
+            defaults = self.rule_defaults(defaults, rule)
+        return apply_overrides(self.name, defaults, overrides)
 
     def describe(self) -> str:
         """One line: the data, the default network, optimiser and epochs."""
@@ -64,7 +72,14 @@ TASKS: dict[str, Task] = {
         Task("mts-xor", mts_xor.TITLE, mts_xor.DEFAULTS, mts_xor.load),
         Task("yinyang", yinyang.TITLE, yinyang.DEFAULTS, yinyang.load),
         Task("digits", digits.TITLE, digits.DEFAULTS, digits.load),
-        Task("mnist", mnist.TITLE, mnist.DEFAULTS, mnist.load),
+        Task(
+            "mnist",
+            mnist.TITLE,
+            mnist.DEFAULTS,
+            mnist.load,
+            mnist.train,
+            mnist.RULE_DEFAULTS,
+        ),
         Task("shd", shd.TITLE, shd.DEFAULTS, shd.load),
         Task(
             "delay-lag",

@@ -10,9 +10,11 @@ from .fit import fit as fit
 from .fit import make_train_step as make_train_step
 from .objective import LOSSES as LOSSES
 from .objective import Objective as Objective
+from .rules import eligibility_feedback as eligibility_feedback
 from .rules import eprop as eprop
-from .rules import fit_online as fit_online
+from .rules import last_window_feedback as last_window_feedback
 from .rules import random_feedback as random_feedback
+from .step import step_memory as step_memory
 from .traces import TraceLoss as TraceLoss
 from .traces import fit_traces as fit_traces
 from .traces import spike_stats as spike_stats

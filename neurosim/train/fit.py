@@ -45,6 +45,7 @@ from .objective import Objective
 from .parallel import fit_devices
 from .resume import CHECKPOINT_NAME, HISTORY, expected_meta, resume_from, saved_state
 from .resume import LEGACY_CHECKPOINT_NAME as LEGACY_CHECKPOINT_NAME
+from .rules import OnlineRule
 from .step import StepResult, cached_train_step, flat_view, leaf_names, shaped_view
 from .step import make_train_step as make_train_step
 from .trainable import count_trainable, get_trainable, set_trainable
@@ -135,6 +136,7 @@ def fit(
     on_nonfinite: str = "raise",
     config: dict | None = None,
     progress: bool = True,
+    rule: OnlineRule | None = None,
 ) -> FitResult:
     """Train `sim`'s trainable parameters (`net.make_trainable`) on `(x, y)`.
 
@@ -185,6 +187,11 @@ def fit(
             learning rates cannot be told apart from it or from its state, so a
             resume with another learning rate is caught only through `config`.
         progress: show a progress bar.
+        rule: an online rule (`neurosim.train.rules`) whose update replaces the
+            BPTT gradient (default: BPTT of `objective`'s loss). The trainable
+            parameters must be the weights it updates; the history's `loss`
+            and `accuracy` are the rule's, validation uses `objective` (pass
+            `rule.objective` to decode as the rule does).
 
     Returns:
         A `FitResult`. `history["diverged"][e]` is True when epoch
@@ -243,6 +250,15 @@ def fit(
     theta = flat_view(get_trainable(sim, params))
     if count_trainable(theta) == 0:
         raise ValueError("params: nothing is trainable; call net.make_trainable first.")
+    if rule is not None:
+        if not isinstance(rule, OnlineRule):
+            raise TypeError(f"rule: expected an online rule or None, got {rule!r}.")
+        rule.check_trainable(sim, theta)
+        if regularizer is not None:
+            raise ValueError(
+                "regularizer: an online rule's update has no regulariser term; "
+                "pass regularizer=None with rule=."
+            )
     frozen = params
     with standard_promotion():
         opt_state = optimizer.init(theta)
@@ -264,6 +280,8 @@ def fit(
         regularizer=regularizer is not None,
         config=config,
     )
+    if rule is not None:  # a checkpoint of another rule is not continued
+        expect["training"]["rule"] = type(rule).__name__
     if ckpt is not None and resume:
         saved = resume_from(ckpt, theta, opt_state, history, expect, rng)
         if saved is not None:
@@ -271,7 +289,9 @@ def fit(
 
     if parallel is not None:  # a copy on every device; batches are split below
         theta, opt_state, frozen = parallel.replicate((theta, opt_state, frozen))
-    train_step = cached_train_step(sim, optimizer, objective, input, t_max, regularizer)
+    train_step = cached_train_step(
+        sim, optimizer, objective, input, t_max, regularizer, rule
+    )
     always = jnp.asarray(True)
     bar = tqdm(
         range(start_epoch, epochs),

@@ -21,9 +21,9 @@ from ..engine import Simulator
 from ..mechanisms.jaxley import standard_promotion
 from . import _inputs as checks
 from .objective import Objective
-from .trainable import set_trainable
+from .trainable import get_trainable, set_trainable
 
-__all__ = ["StepResult", "flat_view", "make_train_step", "shaped_view"]
+__all__ = ["StepResult", "flat_view", "make_train_step", "shaped_view", "step_memory"]
 
 
 class StepResult(NamedTuple):
@@ -84,6 +84,26 @@ def _loss_fn(sim, objective, input_name, t_max, regularizer):
     return loss_fn
 
 
+def _rule_fn(sim, rule, input_name, t_max):
+    """`loss_fn`'s counterpart for an online rule: `((loss, acc), grads)` with
+    the rule's update in place of `jax.grad`'s (only `theta`'s leaves)."""
+
+    def rule_fn(theta, frozen, x, y):
+        params = set_trainable(sim, frozen, shaped_view(sim, theta))
+        if t_max is not None:  # as `run`: zeros after the inputs' end
+            x = jnp.pad(
+                x, ((0, 0), (0, max(0, sim.n_steps(t_max) - x.shape[1])), (0, 0))
+            )
+        grads, loss, acc = rule.gradients(params, {input_name: x}, y)
+        flat = {
+            t: {k: jnp.reshape(grads[t][k], (-1,)) for k in leaves}
+            for t, leaves in theta.items()
+        }
+        return (loss, acc), flat
+
+    return rule_fn
+
+
 def _records(objective, regularizer):
     extra = list(getattr(regularizer, "records", ()))
     return [objective.record, *[r for r in extra if r != objective.record]]
@@ -97,8 +117,12 @@ def make_train_step(
     input: str = "in",
     t_max: float | None = None,
     regularizer: Callable | None = None,
+    rule: Any = None,
 ) -> Callable[..., StepResult]:
     """The pure, jitted `train_step(theta, opt_state, frozen, x, y, apply=True)`.
+
+    With an online `rule` (`neurosim.train.rules`), the rule's update of the
+    trained weights replaces the BPTT gradient of `objective`'s loss.
 
     The update is applied only where `apply` is true and the loss, every
     gradient and every updated parameter are finite (one fused reduction, no
@@ -107,13 +131,16 @@ def make_train_step(
     Returns:
         `train_step` returning a `StepResult`.
     """
-    loss_fn = _loss_fn(sim, objective, input, t_max, regularizer)
+    if rule is None:
+        grad_fn = jax.value_and_grad(
+            _loss_fn(sim, objective, input, t_max, regularizer), has_aux=True
+        )
+    else:
+        grad_fn = _rule_fn(sim, rule, input, t_max)
 
     @jax.jit
     def train_step(theta, opt_state, frozen, x, y, apply=True):
-        (loss, acc), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-            theta, frozen, x, y
-        )
+        (loss, acc), grads = grad_fn(theta, frozen, x, y)
         with standard_promotion():  # optax's code needs standard promotion
             updates, new_opt_state = optimizer.update(grads, opt_state, theta)
             new_theta = optax.apply_updates(theta, updates)
@@ -141,18 +168,24 @@ def make_train_step(
 
 
 @functools.lru_cache(maxsize=16)
-def _cached_train_step(sim, optimizer, objective, input, t_max, regularizer):
+def _cached_train_step(sim, optimizer, objective, input, t_max, regularizer, rule):
     """One compiled step per (simulator, optimizer, objective, ...): a second
     `fit` with the same objects, such as a resume, does not compile again."""
     return make_train_step(
-        sim, optimizer, objective, input=input, t_max=t_max, regularizer=regularizer
+        sim,
+        optimizer,
+        objective,
+        input=input,
+        t_max=t_max,
+        regularizer=regularizer,
+        rule=rule,
     )
 
 
-def cached_train_step(sim, optimizer, objective, input, t_max, regularizer):
+def cached_train_step(sim, optimizer, objective, input, t_max, regularizer, rule=None):
     """`make_train_step`'s step, compiled once per hashable set of arguments
     (without the cache when one of them cannot be hashed)."""
-    key = (sim, optimizer, objective, input, t_max, regularizer)
+    key = (sim, optimizer, objective, input, t_max, regularizer, rule)
     try:
         return _cached_train_step(*key)
     except TypeError:  # something unhashable (a regularizer object): no cache
@@ -168,3 +201,27 @@ def leaf_names(leaves: dict) -> list[str]:
                 keys = "/".join(str(getattr(k, "key", k)) for k in path)
                 names.append(f"{part}/{keys}")
     return names
+
+
+def step_memory(
+    sim: Simulator,
+    params: dict,
+    x: Any,
+    y: Any,
+    *,
+    optimizer: optax.GradientTransformation,
+    objective: Objective,
+    input: str = "in",
+    rule: Any = None,
+) -> int:
+    """The temporary memory (bytes) of `fit`'s compiled training step on a batch
+    `(x, y)`: `compiled.memory_analysis().temp_size_in_bytes`, which counts
+    neither the arguments (the inputs, the parameters) nor the outputs. With an
+    online `rule` it does not grow with the number of steps; under BPTT it does.
+    Compiles the step for this batch's shape; runs nothing."""
+    step = make_train_step(sim, optimizer, objective, input=input, rule=rule)
+    theta = flat_view(get_trainable(sim, params))
+    with standard_promotion():
+        opt_state = optimizer.init(theta)
+    args = (theta, opt_state, params, jnp.asarray(x), jnp.asarray(y), True)
+    return int(step.lower(*args).compile().memory_analysis().temp_size_in_bytes)
