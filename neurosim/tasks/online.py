@@ -30,7 +30,7 @@ from ..mechanisms.surrogate import FastSigmoid
 from ..train import Objective, evaluate, fit
 from ..train.rules import eligibility_feedback, eprop, last_window_feedback
 from .config import StaticConfig, choice, integer, positive, setting
-from .snn import TaskData, _init_gain, fit_config, optimizer, subset
+from .snn import TaskData, fit_config, init_gain, optimizer, subset
 
 __all__ = ["RULES", "OnlineConfig", "rule_defaults", "train_online"]
 
@@ -130,7 +130,7 @@ def _network(cfg: OnlineConfig, n_in: int, n_out: int):
         tau_syn=cfg.tau_syn,
         readout=cfg.readout,
         train_tau=False,
-        init_gain=_init_gain(cfg),
+        init_gain=init_gain(cfg),
         surrogate=FastSigmoid(slope=cfg.slope),
     )
 
