@@ -11,7 +11,7 @@ not be measured: the note says why), `unit`, `goal` and `note`:
 | `scaling` | time per step, all-to-all N = 100 … 8000 and 1 % sparse N up to 10⁵, fitted exponents |
 | `build`   | build + compile time and peak memory, 10³ … 10⁶ neurons × 100 random synapses, and jaxley 0.14 on the same |
 | `memory`  | one SHD-shape training step at T = 1000, plain and with `remat` |
-| `delays`  | synaptic delays (when that module is present) |
+| `delays`  | a training step with synaptic delays (one per projection, per edge, learnable) against none; gather vs group-by-delay |
 
 Every ratio is taken in one process, the calls interleaved after warm-up;
 `quick=True` shrinks every suite to a smoke run of a few seconds.
@@ -24,7 +24,6 @@ Every ratio is taken in one process, the calls interleaved after warm-up;
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 import math
 import time
@@ -38,17 +37,8 @@ from ._common import ROW_KEYS, machine
 
 __all__ = ["SUITES", "check_only", "format_table", "run", "write_json"]
 
-# In the order they run; a suite whose module is absent is left out.
-_NAMES = ("seed003", "shd", "scaling", "build", "memory", "delays")
-
-
-def _available() -> tuple[str, ...]:
-    return tuple(
-        n for n in _NAMES if importlib.util.find_spec(f"{__name__}.{n}") is not None
-    )
-
-
-SUITES: tuple[str, ...] = _available()
+# In the order they run.
+SUITES: tuple[str, ...] = ("seed003", "shd", "scaling", "build", "memory", "delays")
 
 
 def check_only(only: str | Sequence[str] | None) -> tuple[str, ...]:

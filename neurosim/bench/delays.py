@@ -240,7 +240,7 @@ def rows(quick: bool, batch: int | None = None) -> list[dict]:
     Returns:
         Dicts with `name`, `value`, `unit`, `goal` and `note`. A variant
         whose training step needs more memory for its temporaries than the
-        device has (`_memory_limit`) is not run: its value is NaN and its
+        device has (`_memory_limit`) is not run: its value is None and its
         note says how much it needs.
     """
     with jax.enable_x64(False):
@@ -282,7 +282,7 @@ def _rows(quick: bool, batch: int | None) -> list[dict]:
         out.append(
             {
                 "name": f"delays: {what}",
-                "value": t[v] / t["none"] if v in t else math.nan,
+                "value": t[v] / t["none"] if v in t else None,
                 "unit": "x",
                 "goal": f"<= {GOALS[v]:g}",
                 "note": note,
