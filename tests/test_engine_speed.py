@@ -123,6 +123,36 @@ def test_input_projection_outside_the_scan_equals_inside(monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
+def test_remat_keeps_the_input_projection_inside_the_scan(monkeypatch):
+    """With `remat` no (time, batch, n) current is made outside the scan
+    (it is the memory remat saves): `spike_current` is never called, and the
+    voltages and gradients equal the plain run's."""
+    net = ns.lif_stack([6, 5, 3], recurrent=True, dt=1.0)
+    x = {"in": _spikes(steps=25)}
+
+    def run_and_grad(remat):
+        sim = ns.compile(net, dt=1.0, solver="exp_euler", remat=remat)
+        params = sim.init_params(jax.random.key(1))
+
+        def loss(theta):
+            p = ns.set_trainable(sim, params, theta)
+            return jnp.sum(sim.run(p, x)["out.v"] ** 2)
+
+        theta = ns.get_trainable(sim, params)
+        return sim.run(params, x)["out.v"], jax.grad(loss)(theta)
+
+    v_ref, g_ref = run_and_grad(False)
+
+    def refuse(*args):
+        raise AssertionError("spike_current called under remat")
+
+    monkeypatch.setattr(SpikeSynapse, "spike_current", refuse)
+    v, g = run_and_grad(True)
+    np.testing.assert_allclose(v, v_ref, rtol=1e-12, atol=1e-12)
+    for a, b in zip(jax.tree.leaves(g), jax.tree.leaves(g_ref), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
 def test_all_to_all_is_a_matrix_product_at_any_size(monkeypatch):
     """Past the dense limit an all-to-all projection is still `s @ G` (G a
     reshape of the weights); with per-edge decays its edges are summed

@@ -61,7 +61,9 @@ def integrate(sim, resolved, n_steps, batched, hook, params, inputs, state):
         return (st, h), tuple(_pick(st, obs, r) for r in resolved)
 
     step = jax.checkpoint(body) if sim.remat else body
-    given = input_currents(sim, prep, inputs, n_steps)
+    # a (time, batch, n) product outside the scan is memory remat exists to
+    # save: with remat the input projections stay inside each step
+    given = {} if sim.remat else input_currents(sim, prep, inputs, n_steps)
     (final, h), outs = jax.lax.scan(step, carry0, (jnp.arange(n_steps), given))
     traces = {}
     for r, out in zip(resolved, outs, strict=True):
